@@ -1,0 +1,58 @@
+"""Rate limits (sliding window, `limits` library): per IP on auth routes, per tenant on the API.
+
+Storage is in-memory by default; `TYNEBASE_RATE_LIMIT_STORAGE_URL=redis://...` shares the counters
+between API processes.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass
+
+from limits import RateLimitItem, parse
+from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.storage import storage_from_string
+
+from tynebase.errors import RateLimited
+from tynebase.settings import Settings
+
+
+@dataclass(frozen=True)
+class Verdict:
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_at: float
+
+    def headers(self) -> dict[str, str]:
+        headers = {
+            "X-RateLimit-Limit": str(self.limit),
+            "X-RateLimit-Remaining": str(max(self.remaining, 0)),
+            "X-RateLimit-Reset": str(math.ceil(self.reset_at)),
+        }
+        if not self.allowed:
+            headers["Retry-After"] = str(max(1, math.ceil(self.reset_at - time.time())))
+        return headers
+
+
+class RateLimiter:
+    def __init__(self, settings: Settings) -> None:
+        url = settings.rate_limit_storage_url
+        self._limiter = SlidingWindowCounterRateLimiter(
+            storage_from_string(url if url.startswith("async+") else f"async+{url}"))
+        self.auth_per_ip: RateLimitItem = parse(settings.rate_limit_auth_per_ip)
+        self.api_per_tenant: RateLimitItem = parse(settings.rate_limit_api_per_tenant)
+
+    async def hit(self, item: RateLimitItem, *key: str) -> Verdict:
+        allowed = await self._limiter.hit(item, *key)
+        stats = await self._limiter.get_window_stats(item, *key)
+        return Verdict(allowed=allowed, limit=item.amount, remaining=stats.remaining,
+                       reset_at=stats.reset_time)
+
+    async def check_auth_ip(self, ip: str) -> None:
+        """Per-IP budget for the password, token and mail routes; raises RATE_LIMITED."""
+        verdict = await self.hit(self.auth_per_ip, "auth-ip", ip)
+        if not verdict.allowed:
+            raise RateLimited("Too many attempts from this address; slow down",
+                              headers=verdict.headers())

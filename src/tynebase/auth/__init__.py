@@ -1,0 +1,1 @@
+"""Authentication: passwords, sessions and tokens, API keys, confirmation and reset."""

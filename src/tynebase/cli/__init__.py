@@ -1,0 +1,1 @@
+"""The `tynebase` command line: one module per command group."""

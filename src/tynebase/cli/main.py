@@ -1,0 +1,16 @@
+"""The `tynebase` command."""
+
+from __future__ import annotations
+
+import typer
+
+from tynebase.cli import db, mail, serve, tenant, user
+
+app = typer.Typer(help="TyneBase: a self-hostable, multi-tenant knowledge base.",
+                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+app.command()(serve.serve)
+app.command()(serve.api)
+app.add_typer(db.app, name="db")
+app.add_typer(tenant.app, name="tenant")
+app.add_typer(user.app, name="user")
+app.add_typer(mail.app, name="mail")

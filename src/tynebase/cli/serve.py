@@ -1,0 +1,36 @@
+"""`tynebase serve` (everything on one machine, embedded database by default) and `tynebase api`."""
+
+from __future__ import annotations
+
+import typer
+import uvicorn
+
+from tynebase.api.app import create_app
+from tynebase.cli.common import console, load_settings, opened
+
+
+def _run_api(*, host: str | None, port: int | None, upgrade: bool) -> None:
+    settings = load_settings(quiet=False)
+    with opened(settings, upgrade=upgrade) as database:
+        app = create_app(settings, database.urls)
+        bind_host, bind_port = host or settings.host, port or settings.port
+        where = "embedded PostgreSQL in " + str(settings.data_dir) if database.embedded else "DATABASE_URL"
+        console.print(f"TyneBase on http://{bind_host}:{bind_port} (database: {where})", highlight=False)
+        uvicorn.run(app, host=bind_host, port=bind_port, log_config=None, proxy_headers=False,
+                    server_header=False, timeout_graceful_shutdown=10)
+
+
+def serve(
+    host: str | None = typer.Option(None, help="Bind address (TYNEBASE_HOST)"),
+    port: int | None = typer.Option(None, help="Port (TYNEBASE_PORT)"),
+) -> None:
+    """Run TyneBase on this machine: migrates the schema, then serves API and web."""
+    _run_api(host=host, port=port, upgrade=True)
+
+
+def api(
+    host: str | None = typer.Option(None, help="Bind address (TYNEBASE_HOST)"),
+    port: int | None = typer.Option(None, help="Port (TYNEBASE_PORT)"),
+) -> None:
+    """Run one API process (scale-out); the schema must already be at head (`tynebase db upgrade`)."""
+    _run_api(host=host, port=port, upgrade=False)

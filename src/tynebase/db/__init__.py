@@ -1,0 +1,1 @@
+"""Database access: engine and unit of work, embedded PostgreSQL, roles, RLS, migrations."""

@@ -1,0 +1,11 @@
+"""Imports every feature's tables so `metadata` describes the whole schema (Alembic, tests)."""
+
+from __future__ import annotations
+
+from tynebase.auth import models as _auth  # noqa: F401
+from tynebase.db.metadata import metadata
+from tynebase.mail import models as _mail  # noqa: F401
+from tynebase.tenants import models as _tenants  # noqa: F401
+from tynebase.users import models as _users  # noqa: F401
+
+__all__ = ["metadata"]

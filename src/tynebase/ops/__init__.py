@@ -1,0 +1,1 @@
+"""Operations: health checks and metrics (more tools arrive with the operations toolkit)."""

@@ -1,0 +1,145 @@
+"""Configuration: environment variables with the TYNEBASE_ prefix (plus DATABASE_URL).
+
+Settings are built once per entry point (`Settings()`) and passed down; nothing reads the
+environment at import time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+from enum import StrEnum
+from functools import cached_property
+from pathlib import Path
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+from sqlalchemy.engine import make_url
+
+MIN_SECRET_LENGTH = 32
+# Values that show up in copy-pasted examples; production refuses them.
+KNOWN_DEFAULT_SECRETS = frozenset({"changeme", "change-me", "secret", "dev", "development"})
+
+
+class Environment(StrEnum):
+    development = "development"
+    test = "test"
+    production = "production"
+
+
+class Settings(BaseSettings):
+    """Every TyneBase setting; see README "Configuration" for the reference."""
+
+    model_config = SettingsConfigDict(env_prefix="TYNEBASE_", extra="ignore", frozen=True)
+
+    environment: Environment = Environment.development
+    data_dir: Path = Field(default=Path(".tynebase"))
+    secret_key: SecretStr | None = None
+
+    database_url: str | None = Field(
+        default=None, validation_alias=AliasChoices("DATABASE_URL", "TYNEBASE_DATABASE_URL")
+    )
+    app_database_url: str | None = None
+    db_app_role: str = "tynebase_app"
+    db_pool_size: int = Field(default=10, ge=1, le=500)
+    db_max_overflow: int = Field(default=10, ge=0, le=500)
+    db_pool_timeout: float = Field(default=5.0, gt=0)
+    db_statement_timeout_ms: int = Field(default=15_000, ge=0)
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    base_domain: str = "localhost"
+    public_url: str = "http://localhost:8000"
+    log_level: str = "INFO"
+    trusted_proxies: list[str] = Field(default_factory=list)
+
+    access_token_ttl_seconds: int = Field(default=15 * 60, ge=30, le=24 * 3600)
+    refresh_token_ttl_seconds: int = Field(default=30 * 24 * 3600, ge=300)
+    email_token_ttl_seconds: int = Field(default=48 * 3600, ge=60)
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60)
+    invite_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    signing_key_refresh_seconds: float = Field(default=30.0, gt=0)
+    auto_confirm_first_admin: bool | None = None
+
+    lockout_threshold: int = Field(default=5, ge=1)
+    lockout_window_seconds: int = Field(default=15 * 60, ge=1)
+    lockout_duration_seconds: int = Field(default=15 * 60, ge=1)
+    rate_limit_auth_per_ip: str = "30/minute"
+    rate_limit_api_per_tenant: str = "6000/minute"
+    rate_limit_storage_url: str = "memory://"
+
+    smtp_host: str | None = None
+    smtp_port: int = 587
+    smtp_username: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_from: str = "TyneBase <no-reply@localhost>"
+    smtp_starttls: bool = True
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        level = value.upper()
+        if level not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+            raise ValueError("must be one of DEBUG, INFO, WARNING, ERROR, CRITICAL")
+        return level
+
+    @field_validator("database_url", "app_database_url")
+    @classmethod
+    def _postgres_url(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        url = make_url(value)
+        if url.get_backend_name() not in {"postgresql", "postgres"}:
+            raise ValueError("must be a postgresql:// URL")
+        return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+    @model_validator(mode="after")
+    def _production_refuses_defaults(self) -> Settings:
+        if self.environment is not Environment.production:
+            return self
+        secret = self.secret_key.get_secret_value() if self.secret_key else ""
+        if len(secret) < MIN_SECRET_LENGTH or secret.lower() in KNOWN_DEFAULT_SECRETS:
+            raise ValueError(
+                "TYNEBASE_SECRET_KEY must be set to a random value of at least "
+                f"{MIN_SECRET_LENGTH} characters in production "
+                '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
+            )
+        if self.database_url is None:
+            raise ValueError("DATABASE_URL must be set in production (embedded Postgres is for dev)")
+        return self
+
+    @property
+    def embedded(self) -> bool:
+        """True when TyneBase runs its own PostgreSQL in the data directory."""
+        return self.database_url is None
+
+    @property
+    def confirm_first_admin(self) -> bool:
+        if self.auto_confirm_first_admin is not None:
+            return self.auto_confirm_first_admin
+        return self.embedded and self.environment is not Environment.production
+
+    @cached_property
+    def secret(self) -> bytes:
+        """The master secret; in development it is generated once into the data directory."""
+        if self.secret_key is not None:
+            return self.secret_key.get_secret_value().encode()
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(48))
+            path.chmod(0o600)
+        return path.read_text().strip().encode()
+
+    def derive_secret(self, purpose: str) -> str:
+        """A stable per-purpose secret derived from the master secret."""
+        return hmac.new(self.secret, purpose.encode(), hashlib.sha256).hexdigest()
+
+    def app_url_from(self, owner_url: str) -> str:
+        """The app-role URL: explicit, or the owner URL with the app role and derived password."""
+        if self.app_database_url:
+            return self.app_database_url
+        password = self.derive_secret("db-app-role-password")
+        url = make_url(owner_url).set(username=self.db_app_role, password=password)
+        return url.render_as_string(hide_password=False)

@@ -1,0 +1,1 @@
+"""Tenants (workspaces): subdomain, tier, status, settings; resolution from the request."""

@@ -1,0 +1,1 @@
+"""Users (global accounts), memberships (role per tenant) and invites."""
