@@ -34,6 +34,8 @@ TEST_SECRET = "test-secret-key-that-is-long-enough-0123456789"
 
 @dataclass
 class TestDatabase:
+    __test__ = False  # a fixture type, not a test class
+
     server: EmbeddedPostgres
     base_dir: Path
     urls: DatabaseUrls

@@ -4,21 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth import repo
 from tynebase.auth.principal import ROLE_RANK, SCOPE_CEILING, Principal
 from tynebase.auth.tokens import new_api_key, token_hash
+from tynebase.db.metadata import AnyRow
 from tynebase.errors import Forbidden, NotFound
 
 
 @dataclass(frozen=True)
 class CreatedKey:
-    row: sa.Row[Any]
+    row: AnyRow
     key: str  # the only time the full key exists outside its holder
 
 
@@ -39,13 +38,13 @@ async def do_create(conn: AsyncConnection, *, principal: Principal, tenant_id: U
     return CreatedKey(row=row, key=key)
 
 
-async def list_visible(conn: AsyncConnection, *, principal: Principal) -> list[sa.Row[Any]]:
+async def list_visible(conn: AsyncConnection, *, principal: Principal) -> list[AnyRow]:
     """Admins see every key of the workspace; others their own."""
     return await repo.list_api_keys(conn, user_id=None if principal.has_role("admin")
                                     else principal.user_id)
 
 
-async def access_key(conn: AsyncConnection, *, principal: Principal, key_id: UUID) -> sa.Row[Any]:
+async def access_key(conn: AsyncConnection, *, principal: Principal, key_id: UUID) -> AnyRow:
     row = await repo.get_api_key(conn, key_id)
     if row is None or row.revoked_at is not None or (
         row.user_id != principal.user_id and not principal.has_role("admin")

@@ -8,8 +8,8 @@ from urllib.parse import quote
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth import repo
-from tynebase.auth.sessions import do_revoke_user_sessions_everywhere
 from tynebase.auth.passwords import check_password_strength, hash_password
+from tynebase.auth.sessions import do_revoke_user_sessions_everywhere
 from tynebase.auth.tokens import new_token, token_hash
 from tynebase.errors import ValidationFailed
 from tynebase.mail import service as mail_service

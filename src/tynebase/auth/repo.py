@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth.models import api_keys, auth_sessions, email_tokens, refresh_tokens
+from tynebase.db.metadata import AnyRow
 from tynebase.users.models import memberships, users
 
 _PRINCIPAL_COLUMNS = (
@@ -19,7 +20,7 @@ _PRINCIPAL_COLUMNS = (
 
 
 async def session_principal_row(conn: AsyncConnection, *, session_id: UUID,
-                                user_id: UUID) -> sa.Row[Any] | None:
+                                user_id: UUID) -> AnyRow | None:
     """User, membership and session state for an access token, in one round trip."""
     query = (
         sa.select(*_PRINCIPAL_COLUMNS, auth_sessions.c.revoked_at, auth_sessions.c.expires_at)
@@ -30,7 +31,7 @@ async def session_principal_row(conn: AsyncConnection, *, session_id: UUID,
     return (await conn.execute(query)).first()
 
 
-async def api_key_principal_row(conn: AsyncConnection, *, prefix: str) -> sa.Row[Any] | None:
+async def api_key_principal_row(conn: AsyncConnection, *, prefix: str) -> AnyRow | None:
     query = (
         sa.select(*_PRINCIPAL_COLUMNS, api_keys.c.id.label("api_key_id"), api_keys.c.key_hash,
                   api_keys.c.scope, api_keys.c.expires_at, api_keys.c.revoked_at,
@@ -47,12 +48,12 @@ async def insert_session(conn: AsyncConnection, **values: Any) -> UUID:
     return UUID(str((await conn.execute(query)).scalar_one()))
 
 
-async def get_session_for_update(conn: AsyncConnection, session_id: UUID) -> sa.Row[Any] | None:
+async def get_session_for_update(conn: AsyncConnection, session_id: UUID) -> AnyRow | None:
     query = sa.select(auth_sessions).where(auth_sessions.c.id == session_id).with_for_update()
     return (await conn.execute(query)).first()
 
 
-async def list_sessions(conn: AsyncConnection, *, user_id: UUID, now: datetime) -> list[sa.Row[Any]]:
+async def list_sessions(conn: AsyncConnection, *, user_id: UUID, now: datetime) -> list[AnyRow]:
     query = sa.select(auth_sessions).where(
         auth_sessions.c.user_id == user_id, auth_sessions.c.revoked_at.is_(None),
         auth_sessions.c.expires_at > now).order_by(auth_sessions.c.created_at.desc())
@@ -82,7 +83,7 @@ async def insert_refresh_token(conn: AsyncConnection, *, tenant_id: UUID, sessio
         tenant_id=tenant_id, session_id=session_id, token_hash=token_hash))
 
 
-async def get_refresh_token_for_update(conn: AsyncConnection, token_hash: bytes) -> sa.Row[Any] | None:
+async def get_refresh_token_for_update(conn: AsyncConnection, token_hash: bytes) -> AnyRow | None:
     query = sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash).with_for_update()
     return (await conn.execute(query)).first()
 
@@ -92,18 +93,19 @@ async def mark_refresh_token_used(conn: AsyncConnection, token_id: UUID, *, now:
                        .values(used_at=now))
 
 
-async def insert_api_key(conn: AsyncConnection, **values: Any) -> sa.Row[Any]:
-    return (await conn.execute(api_keys.insert().values(**values).returning(api_keys))).one()
+async def insert_api_key(conn: AsyncConnection, **values: Any) -> AnyRow:
+    row: AnyRow = (await conn.execute(api_keys.insert().values(**values).returning(api_keys))).one()
+    return row
 
 
-async def list_api_keys(conn: AsyncConnection, *, user_id: UUID | None) -> list[sa.Row[Any]]:
+async def list_api_keys(conn: AsyncConnection, *, user_id: UUID | None) -> list[AnyRow]:
     query = sa.select(api_keys).where(api_keys.c.revoked_at.is_(None)).order_by(api_keys.c.created_at)
     if user_id is not None:
         query = query.where(api_keys.c.user_id == user_id)
     return list((await conn.execute(query)).all())
 
 
-async def get_api_key(conn: AsyncConnection, key_id: UUID) -> sa.Row[Any] | None:
+async def get_api_key(conn: AsyncConnection, key_id: UUID) -> AnyRow | None:
     return (await conn.execute(sa.select(api_keys).where(api_keys.c.id == key_id))).first()
 
 
@@ -116,7 +118,7 @@ async def insert_email_token(conn: AsyncConnection, **values: Any) -> None:
 
 
 async def get_email_token_for_update(conn: AsyncConnection, token_hash: bytes,
-                                     purpose: str) -> sa.Row[Any] | None:
+                                     purpose: str) -> AnyRow | None:
     query = sa.select(email_tokens).where(
         email_tokens.c.token_hash == token_hash, email_tokens.c.purpose == purpose).with_for_update()
     return (await conn.execute(query)).first()

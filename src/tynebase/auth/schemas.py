@@ -66,7 +66,7 @@ class SignupOut(BaseModel):
 
 class TokensOut(BaseModel):
     access_token: str
-    token_type: Literal["bearer"] = "bearer"
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name, not a secret)
     expires_in: int
     refresh_token: str
     session_id: UUID

@@ -3,15 +3,14 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Any
 from uuid import UUID
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth import repo
 from tynebase.auth.principal import Principal
 from tynebase.db.engine import set_tenant, set_user
+from tynebase.db.metadata import AnyRow
 from tynebase.errors import NotFound
 from tynebase.users import repo as users_repo
 
@@ -25,7 +24,7 @@ async def do_logout(conn: AsyncConnection, *, principal: Principal) -> None:
         await repo.revoke_sessions(conn, now=_now(), reason="logout", session_id=principal.session_id)
 
 
-async def list_own_sessions(conn: AsyncConnection, *, principal: Principal) -> list[sa.Row[Any]]:
+async def list_own_sessions(conn: AsyncConnection, *, principal: Principal) -> list[AnyRow]:
     return await repo.list_sessions(conn, user_id=principal.user_id, now=_now())
 
 

@@ -31,7 +31,8 @@ class EmbeddedPostgres:
             import pgserver
 
             self.pgdata.mkdir(parents=True, exist_ok=True)
-            self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+            self._server = pgserver.get_server(  # type: ignore[attr-defined]
+                self.pgdata, cleanup_mode="stop")
         log.info("embedded postgres ready", extra={"pgdata": str(self.pgdata)})
 
     def stop(self) -> None:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import UUID
+
+# A result row of any width (SQLAlchemy 2.1 types rows by their column types).
+AnyRow: TypeAlias = "sa.Row[*tuple[Any, ...]]"
 
 metadata = sa.MetaData(
     naming_convention={

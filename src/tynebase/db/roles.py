@@ -5,6 +5,8 @@ The app role is never owner, superuser or BYPASSRLS, so row-level security alway
 
 from __future__ import annotations
 
+from typing import Any
+
 import psycopg
 from psycopg import sql
 
@@ -13,7 +15,7 @@ class UnsafeAppRole(RuntimeError):
     pass
 
 
-def ensure_app_role(conn: psycopg.Connection[object], *, role: str, password: str) -> None:
+def ensure_app_role(conn: psycopg.Connection[Any], *, role: str, password: str) -> None:
     """Create the app role if missing, (re)set its password, refuse one that bypasses RLS."""
     row = conn.execute("SELECT rolsuper, rolbypassrls FROM pg_roles WHERE rolname = %s",
                        (role,)).fetchone()
@@ -29,7 +31,7 @@ def ensure_app_role(conn: psycopg.Connection[object], *, role: str, password: st
     conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(ident, secret))
 
 
-def grant_app_privileges(conn: psycopg.Connection[object], *, role: str) -> None:
+def grant_app_privileges(conn: psycopg.Connection[Any], *, role: str) -> None:
     """Give the app role data access (not DDL) to everything the owner created or will create."""
     ident = sql.Identifier(role)
     database = conn.execute("SELECT current_database()").fetchone()

@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from anyio import to_thread
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.db.metadata import AnyRow
 from tynebase.mail.models import outbox
 from tynebase.settings import Settings
 
@@ -60,7 +61,7 @@ async def do_deliver_pending(conn: AsyncConnection, settings: Settings, *, limit
     return sent
 
 
-async def list_outbox(conn: AsyncConnection, *, to: str | None = None, limit: int = 50) -> list[sa.Row]:  # type: ignore[type-arg]
+async def list_outbox(conn: AsyncConnection, *, to: str | None = None, limit: int = 50) -> list[AnyRow]:
     query = sa.select(outbox).order_by(outbox.c.created_at.desc()).limit(limit)
     if to is not None:
         query = query.where(outbox.c.to_address == to.lower())

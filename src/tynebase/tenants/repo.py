@@ -9,6 +9,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.db.metadata import AnyRow
 from tynebase.db.rls import TENANT_SETTING
 from tynebase.tenants.models import tenants
 
@@ -27,7 +28,7 @@ _COLUMNS = (tenants.c.id, tenants.c.subdomain, tenants.c.name, tenants.c.tier, t
             tenants.c.settings)
 
 
-def _tenant(row: sa.Row[Any]) -> Tenant:
+def _tenant(row: AnyRow) -> Tenant:
     return Tenant(id=row.id, subdomain=row.subdomain, name=row.name, tier=row.tier,
                   status=row.status, settings=row.settings)
 

@@ -9,7 +9,7 @@ from fastapi import APIRouter, BackgroundTasks, Response
 from tynebase.api.deps import AuthCtx, AuthRateLimit, TenantCtx
 from tynebase.api.schemas import COMMON_ERRORS
 from tynebase.auth.api import deliver_mail
-from tynebase.users import service
+from tynebase.users import repo, service
 from tynebase.users.repo import Member
 from tynebase.users.schemas import (
     InviteAcceptedOut,
@@ -19,7 +19,6 @@ from tynebase.users.schemas import (
     MemberOut,
     MemberUpdateIn,
 )
-from tynebase.users import repo
 
 members_router = APIRouter(prefix="/api/users", tags=["members"], responses=COMMON_ERRORS)
 invites_router = APIRouter(prefix="/api/invites", tags=["invites"], responses=COMMON_ERRORS)

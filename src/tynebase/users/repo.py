@@ -10,6 +10,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.db.metadata import AnyRow
 from tynebase.users.models import invites, memberships, users
 
 
@@ -37,7 +38,7 @@ class Member:
     joined_at: datetime
 
 
-def _user(row: sa.Row[Any]) -> User:
+def _user(row: AnyRow) -> User:
     return User(**{field: getattr(row, field) for field in User.__dataclass_fields__})
 
 
@@ -87,7 +88,7 @@ _MEMBER_COLUMNS = (users.c.id.label("user_id"), users.c.email, users.c.name, mem
                    memberships.c.status, memberships.c.created_at.label("joined_at"))
 
 
-def _member(row: sa.Row[Any]) -> Member:
+def _member(row: AnyRow) -> Member:
     return Member(user_id=row.user_id, email=row.email, name=row.name, role=row.role,
                   status=row.status, joined_at=row.joined_at)
 
@@ -142,22 +143,23 @@ async def user_tenant_ids(conn: AsyncConnection, user_id: UUID) -> list[UUID]:
     return list((await conn.execute(query)).scalars())
 
 
-async def insert_invite(conn: AsyncConnection, **values: Any) -> sa.Row[Any]:
-    return (await conn.execute(invites.insert().values(**values).returning(invites))).one()
+async def insert_invite(conn: AsyncConnection, **values: Any) -> AnyRow:
+    row: AnyRow = (await conn.execute(invites.insert().values(**values).returning(invites))).one()
+    return row
 
 
-async def list_pending_invites(conn: AsyncConnection, *, now: datetime) -> list[sa.Row[Any]]:
+async def list_pending_invites(conn: AsyncConnection, *, now: datetime) -> list[AnyRow]:
     query = sa.select(invites).where(
         invites.c.accepted_at.is_(None), invites.c.revoked_at.is_(None),
         invites.c.expires_at > now).order_by(invites.c.created_at)
     return list((await conn.execute(query)).all())
 
 
-async def get_invite(conn: AsyncConnection, invite_id: UUID) -> sa.Row[Any] | None:
+async def get_invite(conn: AsyncConnection, invite_id: UUID) -> AnyRow | None:
     return (await conn.execute(sa.select(invites).where(invites.c.id == invite_id))).first()
 
 
-async def get_invite_by_hash(conn: AsyncConnection, token_hash: bytes) -> sa.Row[Any] | None:
+async def get_invite_by_hash(conn: AsyncConnection, token_hash: bytes) -> AnyRow | None:
     query = sa.select(invites).where(invites.c.token_hash == token_hash).with_for_update()
     return (await conn.execute(query)).first()
 

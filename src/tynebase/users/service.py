@@ -3,17 +3,16 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
 from urllib.parse import quote
 from uuid import UUID
 
-import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth import repo as auth_repo
 from tynebase.auth.passwords import check_password_strength, hash_password
 from tynebase.auth.principal import Principal
 from tynebase.auth.tokens import new_token, token_hash
+from tynebase.db.metadata import AnyRow
 from tynebase.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
 from tynebase.mail import service as mail_service
 from tynebase.settings import Settings
@@ -72,7 +71,7 @@ async def _check_seat_available(conn: AsyncConnection, tenant: Tenant, *, taken:
 
 
 async def do_invite(conn: AsyncConnection, *, settings: Settings, principal: Principal,
-                    tenant: Tenant, email: str, role: str) -> sa.Row[Any]:
+                    tenant: Tenant, email: str, role: str) -> AnyRow:
     """Invite by email; a pending invite holds a seat until accepted, revoked or expired."""
     principal.check_role("admin")
     email = email.lower()
@@ -95,7 +94,7 @@ async def do_invite(conn: AsyncConnection, *, settings: Settings, principal: Pri
     return invite
 
 
-async def list_invites(conn: AsyncConnection, *, principal: Principal) -> list[sa.Row[Any]]:
+async def list_invites(conn: AsyncConnection, *, principal: Principal) -> list[AnyRow]:
     principal.check_role("admin")
     return await repo.list_pending_invites(conn, now=_now())
 

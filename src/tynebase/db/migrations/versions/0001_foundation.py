@@ -1,7 +1,7 @@
 """Foundation: tenants, users, memberships, invites, sessions, keys, mail outbox; tenant RLS.
 
 Revision ID: 0001
-Revises: 
+Revises:
 Create Date: 2026-11-28 21:26:53.669318
 """
 

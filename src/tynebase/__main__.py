@@ -1,0 +1,5 @@
+"""`python -m tynebase` is the `tynebase` command."""
+
+from tynebase.cli.main import app
+
+app()
