@@ -67,3 +67,14 @@ def test_mail_outbox_shows_confirmation_mail(database: TestDatabase, accounts: A
     with psycopg.connect(libpq_url(database.urls.owner)) as conn:
         assert conn.execute("SELECT count(*) FROM mail_outbox WHERE to_address = %s",
                             (account.email,)).fetchone() == (1,)
+
+
+def test_keys_rotate_keeps_old_tokens_valid_during_overlap(database: TestDatabase, admin: Any,
+                                                            owner_sql: psycopg.Connection[Any]) -> None:
+    before = {row[0] for row in owner_sql.execute("SELECT kid FROM signing_keys WHERE retires_at IS NULL")}
+    rotated = tynebase(database, "keys", "rotate")
+    assert rotated.returncode == 0, rotated.stderr
+    current = owner_sql.execute("SELECT kid FROM signing_keys WHERE retires_at IS NULL").fetchall()
+    assert len(current) == 1
+    assert current[0][0] not in before
+    assert admin.get("/api/auth/me").status_code == 200  # signed by the retiring key

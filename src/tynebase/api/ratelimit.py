@@ -38,9 +38,11 @@ class Verdict:
 
 class RateLimiter:
     def __init__(self, settings: Settings) -> None:
-        url = settings.rate_limit_storage_url
+        url = settings.rate_limit_storage_url.removeprefix("async+")
+        # redis-py's asyncio client (the same library the rest of TyneBase uses for Redis).
+        options = {"implementation": "redispy"} if url.startswith("redis") else {}
         self._limiter = SlidingWindowCounterRateLimiter(
-            storage_from_string(url if url.startswith("async+") else f"async+{url}"))
+            storage_from_string(f"async+{url}", **options))
         self.auth_per_ip: RateLimitItem = parse(settings.rate_limit_auth_per_ip)
         self.api_per_tenant: RateLimitItem = parse(settings.rate_limit_api_per_tenant)
 

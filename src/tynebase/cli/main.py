@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tynebase.cli import db, mail, serve, tenant, user
+from tynebase.cli import db, keys, mail, serve, tenant, user
 
 app = typer.Typer(help="TyneBase: a self-hostable, multi-tenant knowledge base.",
                   no_args_is_help=True, pretty_exceptions_show_locals=False)
@@ -14,3 +14,4 @@ app.add_typer(db.app, name="db")
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(user.app, name="user")
 app.add_typer(mail.app, name="mail")
+app.add_typer(keys.app, name="keys")
