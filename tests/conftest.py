@@ -46,8 +46,11 @@ class TestDatabase:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             if template:
                 conn.execute(f'CREATE DATABASE "{name}" TEMPLATE "{template}" OWNER {OWNER_ROLE}')
-        return self.server.bootstrap(name) if not template else self.server.url(
-            user=OWNER_ROLE, database=name)
+        return (
+            self.server.bootstrap(name)
+            if not template
+            else self.server.url(user=OWNER_ROLE, database=name)
+        )
 
 
 def make_settings(base_dir: Path, owner_url: str | None, **overrides: Any) -> Settings:
@@ -73,10 +76,10 @@ def database() -> Iterator[TestDatabase]:
     try:
         template_owner = server.bootstrap(TEMPLATE_DB)
         settings = make_settings(base_dir, template_owner)
-        prepare_schema(settings, DatabaseUrls(owner=template_owner,
-                                              app=settings.app_url_from(template_owner)))
-        db = TestDatabase(server=server, base_dir=base_dir,
-                          urls=DatabaseUrls(owner="", app=""))
+        prepare_schema(
+            settings, DatabaseUrls(owner=template_owner, app=settings.app_url_from(template_owner))
+        )
+        db = TestDatabase(server=server, base_dir=base_dir, urls=DatabaseUrls(owner="", app=""))
         owner = db.create_database(TEST_DB, template=TEMPLATE_DB)
         db.urls = DatabaseUrls(owner=owner, app=settings.app_url_from(owner))
         yield db
@@ -120,7 +123,9 @@ def latest_mail_token(owner_url: str, email: str, subject_contains: str = "") ->
     with psycopg.connect(libpq_url(owner_url)) as conn:
         row = conn.execute(
             "SELECT body FROM mail_outbox WHERE to_address = %s AND subject LIKE %s "
-            "ORDER BY created_at DESC LIMIT 1", (email.lower(), f"%{subject_contains}%")).fetchone()
+            "ORDER BY created_at DESC LIMIT 1",
+            (email.lower(), f"%{subject_contains}%"),
+        ).fetchone()
     assert row is not None, f"no mail to {email}"
     match = re.search(r"^Token: (\S+)$", row[0], re.M)
     assert match, row[0]
@@ -144,7 +149,10 @@ class Account:
 
     @property
     def headers(self) -> dict[str, str]:
-        return {"X-Tenant-Subdomain": self.subdomain, "Authorization": f"Bearer {self.access_token}"}
+        return {
+            "X-Tenant-Subdomain": self.subdomain,
+            "Authorization": f"Bearer {self.access_token}",
+        }
 
     def request(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {**self.headers, **kwargs.pop("headers", {})}
@@ -157,8 +165,11 @@ class Account:
         return self.request("POST", path, **kwargs)
 
     def login(self) -> Account:
-        response = self.client.post("/api/auth/login", json={"email": self.email, "password": self.password},
-                                    headers={"X-Tenant-Subdomain": self.subdomain})
+        response = self.client.post(
+            "/api/auth/login",
+            json={"email": self.email, "password": self.password},
+            headers={"X-Tenant-Subdomain": self.subdomain},
+        )
         assert response.status_code == 200, response.text
         body = response.json()
         self.access_token, self.refresh_token = body["access_token"], body["refresh_token"]
@@ -178,14 +189,26 @@ class Accounts:
 
     def signup(self, *, tier: str = "free", confirm: bool = True, login: bool = True) -> Account:
         email, subdomain = f"{unique('u')}@example.com", unique("w")
-        response = self.client.post("/api/auth/signup", json={
-            "email": email, "password": PASSWORD, "name": "Test Admin",
-            "tenant_name": f"Workspace {subdomain}", "subdomain": subdomain})
+        response = self.client.post(
+            "/api/auth/signup",
+            json={
+                "email": email,
+                "password": PASSWORD,
+                "name": "Test Admin",
+                "tenant_name": f"Workspace {subdomain}",
+                "subdomain": subdomain,
+            },
+        )
         assert response.status_code == 201, response.text
         body = response.json()
-        account = Account(client=self.client, email=email, password=PASSWORD,
-                          user_id=body["user"]["id"], tenant_id=body["tenant"]["id"],
-                          subdomain=subdomain)
+        account = Account(
+            client=self.client,
+            email=email,
+            password=PASSWORD,
+            user_id=body["user"]["id"],
+            tenant_id=body["tenant"]["id"],
+            subdomain=subdomain,
+        )
         if tier != "free":
             self.set_tier(account, tier)
         if confirm:
@@ -200,12 +223,20 @@ class Accounts:
         assert response.status_code == 201, response.text
         token = latest_mail_token(self.owner_url, email, "invited")
         accepted = self.client.post(
-            "/api/invites/accept", headers={"X-Tenant-Subdomain": admin.subdomain},
-            json={"token": token, "name": f"Member {role}", "password": PASSWORD})
+            "/api/invites/accept",
+            headers={"X-Tenant-Subdomain": admin.subdomain},
+            json={"token": token, "name": f"Member {role}", "password": PASSWORD},
+        )
         assert accepted.status_code == 201, accepted.text
-        account = Account(client=self.client, email=email, password=PASSWORD,
-                          user_id=accepted.json()["user_id"], tenant_id=admin.tenant_id,
-                          subdomain=admin.subdomain, role=role)
+        account = Account(
+            client=self.client,
+            email=email,
+            password=PASSWORD,
+            user_id=accepted.json()["user_id"],
+            tenant_id=admin.tenant_id,
+            subdomain=admin.subdomain,
+            role=role,
+        )
         return account.login()
 
 
@@ -232,4 +263,3 @@ def error_code(response: Any) -> str:
     assert {"code", "message", "details"} <= set(body["error"]), body
     code: str = body["error"]["code"]
     return code
-

@@ -15,7 +15,9 @@ from typing import Any
 
 import orjson
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
 tenant_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("tenant", default=None)
 user_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("user", default=None)
 
@@ -48,7 +50,11 @@ class JsonFormatter(logging.Formatter):
             "logger": record.name,
             "msg": redact(record.getMessage()),
         }
-        for name, var in (("request_id", request_id_var), ("tenant", tenant_var), ("user", user_var)):
+        for name, var in (
+            ("request_id", request_id_var),
+            ("tenant", tenant_var),
+            ("user", user_var),
+        ):
             value = var.get()
             if value is not None:
                 entry[name] = value

@@ -106,7 +106,9 @@ class Settings(BaseSettings):
                 '(python -c "import secrets; print(secrets.token_urlsafe(48))")'
             )
         if self.database_url is None:
-            raise ValueError("DATABASE_URL must be set in production (embedded Postgres is for dev)")
+            raise ValueError(
+                "DATABASE_URL must be set in production (embedded Postgres is for dev)"
+            )
         return self
 
     @property

@@ -27,13 +27,20 @@ def test_two_processes_share_the_tenant_budget(database: TestDatabase, admin: Ac
         if os.environ.get("CI"):
             raise AssertionError(f"Redis is required in CI at {REDIS_URL}")
         pytest.skip(f"no Redis at {REDIS_URL}")
-    settings = make_settings(database.base_dir, database.urls.owner,
-                             rate_limit_api_per_tenant="4/minute", rate_limit_storage_url=REDIS_URL)
+    settings = make_settings(
+        database.base_dir,
+        database.urls.owner,
+        rate_limit_api_per_tenant="4/minute",
+        rate_limit_storage_url=REDIS_URL,
+    )
     with ExitStack() as stack:
-        first, second = (stack.enter_context(TestClient(create_app(settings, database.urls)))
-                         for _ in range(2))
-        statuses = [client.get("/api/auth/me", headers=admin.headers).status_code
-                    for client in (first, second, first, second)]
+        first, second = (
+            stack.enter_context(TestClient(create_app(settings, database.urls))) for _ in range(2)
+        )
+        statuses = [
+            client.get("/api/auth/me", headers=admin.headers).status_code
+            for client in (first, second, first, second)
+        ]
         assert statuses == [200, 200, 200, 200]
         refused = first.get("/api/auth/me", headers=admin.headers)
         assert refused.status_code == 429

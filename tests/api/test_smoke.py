@@ -20,3 +20,23 @@ def test_member_of_other_role(accounts: Accounts, admin: Account) -> None:
     response = viewer.post("/api/invites", json={"email": "x@example.com", "role": "viewer"})
     assert response.status_code == 403
     assert error_code(response) == "INSUFFICIENT_ROLE"
+
+
+def test_tenant_from_host_name(admin: Account) -> None:
+    response = admin.client.get(
+        "/api/auth/me",
+        headers={
+            "Host": f"{admin.subdomain}.localhost",
+            "Authorization": f"Bearer {admin.access_token}",
+        },
+    )
+    assert response.status_code == 200, response.text
+    assert response.json()["tenant"]["subdomain"] == admin.subdomain
+
+
+def test_no_tenant_given(admin: Account) -> None:
+    response = admin.client.get(
+        "/api/auth/me", headers={"Authorization": f"Bearer {admin.access_token}"}
+    )
+    assert response.status_code == 404
+    assert error_code(response) == "TENANT_NOT_FOUND"

@@ -14,11 +14,25 @@ from tests.conftest import TEST_SECRET, TestDatabase, unique
 from tynebase.db.engine import libpq_url
 
 
-def tynebase(database: TestDatabase, *args: str, input: str | None = None) -> subprocess.CompletedProcess[str]:
-    env = {**os.environ, "DATABASE_URL": database.urls.owner, "TYNEBASE_SECRET_KEY": TEST_SECRET,
-           "TYNEBASE_ENVIRONMENT": "test", "COLUMNS": "200"}
-    return subprocess.run([sys.executable, "-m", "tynebase", *args], env=env, input=input,
-                          capture_output=True, text=True, timeout=60, check=False)
+def tynebase(
+    database: TestDatabase, *args: str, input: str | None = None
+) -> subprocess.CompletedProcess[str]:
+    env = {
+        **os.environ,
+        "DATABASE_URL": database.urls.owner,
+        "TYNEBASE_SECRET_KEY": TEST_SECRET,
+        "TYNEBASE_ENVIRONMENT": "test",
+        "COLUMNS": "200",
+    }
+    return subprocess.run(
+        [sys.executable, "-m", "tynebase", *args],
+        env=env,
+        input=input,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
 
 
 def test_tenant_create_and_list(database: TestDatabase) -> None:
@@ -39,20 +53,37 @@ def test_tenant_create_and_list(database: TestDatabase) -> None:
     assert "VALIDATION_ERROR" in bad.stdout
 
 
-def test_create_superadmin_then_promote(database: TestDatabase, owner_sql: psycopg.Connection[Any]) -> None:
+def test_create_superadmin_then_promote(
+    database: TestDatabase, owner_sql: psycopg.Connection[Any]
+) -> None:
     email = f"{unique('root')}@example.com"
-    weak = tynebase(database, "user", "create-superadmin", "--email", email, "--password", "password1234")
+    weak = tynebase(
+        database, "user", "create-superadmin", "--email", email, "--password", "password1234"
+    )
     assert weak.returncode == 1
     assert "WEAK_PASSWORD" in weak.stderr
-    made = tynebase(database, "user", "create-superadmin", "--email", email,
-                    "--password", "mellow-otter-tuba-91")
+    made = tynebase(
+        database,
+        "user",
+        "create-superadmin",
+        "--email",
+        email,
+        "--password",
+        "mellow-otter-tuba-91",
+    )
     assert made.returncode == 0, made.stderr
-    row = owner_sql.execute("SELECT is_superadmin, email_confirmed_at IS NOT NULL, password_hash "
-                            "FROM users WHERE email = %s", (email,)).fetchone()
+    row = owner_sql.execute(
+        "SELECT is_superadmin, email_confirmed_at IS NOT NULL, password_hash "
+        "FROM users WHERE email = %s",
+        (email,),
+    ).fetchone()
     assert row is not None
-    assert row[0] and row[1]
+    assert row[0]
+    assert row[1]
     assert row[2].startswith("$argon2id$")
-    again = tynebase(database, "user", "create-superadmin", "--email", email, "--password", "ignored")
+    again = tynebase(
+        database, "user", "create-superadmin", "--email", email, "--password", "ignored"
+    )
     assert again.returncode == 0
     assert "promoted" in again.stdout
 
@@ -65,13 +96,17 @@ def test_mail_outbox_shows_confirmation_mail(database: TestDatabase, accounts: A
     assert mails[0]["subject"] == "Confirm your TyneBase account"
     assert "/confirm?token=" in mails[0]["body"]
     with psycopg.connect(libpq_url(database.urls.owner)) as conn:
-        assert conn.execute("SELECT count(*) FROM mail_outbox WHERE to_address = %s",
-                            (account.email,)).fetchone() == (1,)
+        assert conn.execute(
+            "SELECT count(*) FROM mail_outbox WHERE to_address = %s", (account.email,)
+        ).fetchone() == (1,)
 
 
-def test_keys_rotate_keeps_old_tokens_valid_during_overlap(database: TestDatabase, admin: Any,
-                                                            owner_sql: psycopg.Connection[Any]) -> None:
-    before = {row[0] for row in owner_sql.execute("SELECT kid FROM signing_keys WHERE retires_at IS NULL")}
+def test_keys_rotate_keeps_old_tokens_valid_during_overlap(
+    database: TestDatabase, admin: Any, owner_sql: psycopg.Connection[Any]
+) -> None:
+    before = {
+        row[0] for row in owner_sql.execute("SELECT kid FROM signing_keys WHERE retires_at IS NULL")
+    }
     rotated = tynebase(database, "keys", "rotate")
     assert rotated.returncode == 0, rotated.stderr
     current = owner_sql.execute("SELECT kid FROM signing_keys WHERE retires_at IS NULL").fetchall()

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import Account, TestDatabase, make_settings
@@ -52,16 +53,16 @@ def test_app_refuses_to_start_on_an_outdated_schema(database: TestDatabase) -> N
     owner = database.create_database("tb_empty_schema")
     urls = DatabaseUrls(owner=owner, app=owner)
     app = create_app(make_settings(database.base_dir, owner), urls)
-    try:
-        with TestClient(app):
-            raise AssertionError("startup should have failed")
-    except RuntimeError as exc:
-        assert "tynebase db upgrade" in str(exc)
+    with pytest.raises(RuntimeError, match="tynebase db upgrade"), TestClient(app):
+        pass
 
 
 def test_every_response_has_a_request_id_and_keeps_a_valid_one(client: TestClient) -> None:
     assert re.fullmatch(r"[0-9a-f]{32}", client.get("/livez").headers["X-Request-ID"])
-    assert client.get("/livez", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"] == "abc-123"
+    assert (
+        client.get("/livez", headers={"X-Request-ID": "abc-123"}).headers["X-Request-ID"]
+        == "abc-123"
+    )
     odd = client.get("/livez", headers={"X-Request-ID": "bad id; drop"}).headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", odd)
     missing = client.get("/no/such/route")
@@ -82,6 +83,8 @@ def test_metrics_use_route_templates_never_tenant_ids(client: TestClient, admin:
 
 
 def test_auth_failures_are_counted_by_reason(client: TestClient, admin: Account) -> None:
-    client.get("/api/auth/me", headers={"X-Tenant-Subdomain": admin.subdomain,
-                                        "Authorization": "Bearer not-a-jwt"})
+    client.get(
+        "/api/auth/me",
+        headers={"X-Tenant-Subdomain": admin.subdomain, "Authorization": "Bearer not-a-jwt"},
+    )
     assert 'tynebase_auth_failures_total{reason="INVALID_TOKEN"}' in client.get("/metrics").text

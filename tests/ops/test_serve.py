@@ -25,7 +25,9 @@ def _free_port() -> int:
         return port
 
 
-def _wait_ready(base: str, process: subprocess.Popen[str], timeout: float = 60) -> dict[str, object]:
+def _wait_ready(
+    base: str, process: subprocess.Popen[str], timeout: float = 60
+) -> dict[str, object]:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         assert process.poll() is None, process.stderr.read() if process.stderr else ""
@@ -43,21 +45,38 @@ def _wait_ready(base: str, process: subprocess.Popen[str], timeout: float = 60) 
 def test_serve_on_an_empty_data_dir_then_stop_cleanly() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="tbs", dir="/tmp"))
     port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("TYNEBASE_") and k != "DATABASE_URL"}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("TYNEBASE_") and k != "DATABASE_URL"
+    }
     env.update(TYNEBASE_DATA_DIR=str(data_dir), TYNEBASE_PORT=str(port))
-    process = subprocess.Popen([sys.executable, "-m", "tynebase", "serve"], env=env,
-                               stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "tynebase", "serve"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     base = f"http://127.0.0.1:{port}"
     try:
         assert _wait_ready(base, process)["status"] == "pass"
-        signup = httpx.post(f"{base}/api/auth/signup", json={
-            "email": "first@example.com", "password": PASSWORD, "name": "First",
-            "tenant_name": "First Co", "subdomain": "first"})
+        signup = httpx.post(
+            f"{base}/api/auth/signup",
+            json={
+                "email": "first@example.com",
+                "password": PASSWORD,
+                "name": "First",
+                "tenant_name": "First Co",
+                "subdomain": "first",
+            },
+        )
         assert signup.status_code == 201, signup.text
         # The first admin on the embedded database is confirmed without mail.
         assert signup.json()["email_confirmation_required"] is False
-        login = httpx.post(f"{base}/api/auth/login", headers={"X-Tenant-Subdomain": "first"},
-                           json={"email": "first@example.com", "password": PASSWORD})
+        login = httpx.post(
+            f"{base}/api/auth/login",
+            headers={"X-Tenant-Subdomain": "first"},
+            json={"email": "first@example.com", "password": PASSWORD},
+        )
         assert login.status_code == 200, login.text
         postmaster = int((data_dir / "pg" / "postmaster.pid").read_text().split()[0])
         assert psutil.pid_exists(postmaster)

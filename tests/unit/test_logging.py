@@ -37,9 +37,12 @@ def test_json_line_carries_context_and_extra_fields() -> None:
 
 
 def test_secrets_are_redacted_in_fields_and_messages() -> None:
-    entry = _emit("login with password=hunter2hunter2 and Bearer eyJabc.def.ghi",
-                  password="hunter2hunter2", headers={"Authorization": "Bearer x", "Accept": "a"},
-                  api_key="tb_abcdefghij_" + "s" * 40)
+    entry = _emit(
+        "login with password=hunter2hunter2 and Bearer eyJabc.def.ghi",
+        password="hunter2hunter2",
+        headers={"Authorization": "Bearer x", "Accept": "a"},
+        api_key="tb_abcdefghij_" + "s" * 40,
+    )
     text = json.dumps(entry)
     assert "hunter2" not in text
     assert "eyJabc" not in text

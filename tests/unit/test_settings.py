@@ -19,8 +19,11 @@ def make(**values: object) -> Settings:
 def test_production_refuses_missing_or_default_secret() -> None:
     for secret in (None, "changeme", "short"):
         with pytest.raises(ValidationError, match="TYNEBASE_SECRET_KEY"):
-            make(environment="production", secret_key=secret,
-                 database_url="postgresql://o@db/tynebase")
+            make(
+                environment="production",
+                secret_key=secret,
+                database_url="postgresql://o@db/tynebase",
+            )
 
 
 def test_production_refuses_embedded_database() -> None:
@@ -29,8 +32,11 @@ def test_production_refuses_embedded_database() -> None:
 
 
 def test_production_accepts_real_configuration() -> None:
-    settings = make(environment="production", secret_key=STRONG,
-                    database_url="postgres://owner:pw@db:5432/tynebase")
+    settings = make(
+        environment="production",
+        secret_key=STRONG,
+        database_url="postgres://owner:pw@db:5432/tynebase",
+    )
     assert settings.database_url == "postgresql+psycopg://owner:pw@db:5432/tynebase"
     assert not settings.embedded
     assert not settings.confirm_first_admin

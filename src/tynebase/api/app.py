@@ -33,13 +33,16 @@ async def _check_schema(db: Database) -> None:
     """Refuse to serve on a schema this code was not written for."""
     async with db.engine.connect() as conn:
         try:
-            current = (await conn.execute(sa.text("SELECT version_num FROM alembic_version"))).scalar()
+            current = (
+                await conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+            ).scalar()
         except sa.exc.ProgrammingError:
             current = None
     if current != head_revision():
         raise SchemaOutOfDate(
             f"database schema is at {current or 'nothing'}, this TyneBase {__version__} needs "
-            f"{head_revision()}: run `tynebase db upgrade`")
+            f"{head_revision()}: run `tynebase db upgrade`"
+        )
 
 
 def create_app(settings: Settings, urls: DatabaseUrls) -> FastAPI:
@@ -51,25 +54,39 @@ def create_app(settings: Settings, urls: DatabaseUrls) -> FastAPI:
         db = Database(urls, settings)
         try:
             await _check_schema(db)
-            keyring = KeyRing(master_secret=settings.secret, access_ttl=settings.access_token_ttl_seconds,
-                              refresh_interval=settings.signing_key_refresh_seconds)
+            keyring = KeyRing(
+                master_secret=settings.secret,
+                access_ttl=settings.access_token_ttl_seconds,
+                refresh_interval=settings.signing_key_refresh_seconds,
+            )
             async with db.unit_of_work() as conn:
                 await keyring.load(conn)
             metrics.watch_pool(db)
-            app.state.tynebase = AppState(settings=settings, db=db, keyring=keyring,
-                                          limiter=limiter, metrics=metrics)
+            app.state.tynebase = AppState(
+                settings=settings, db=db, keyring=keyring, limiter=limiter, metrics=metrics
+            )
             yield
         finally:
             await db.dispose()
 
-    app = FastAPI(title="TyneBase", version=__version__, lifespan=lifespan,
-                  docs_url="/api/docs", redoc_url=None)
+    app = FastAPI(
+        title="TyneBase",
+        version=__version__,
+        lifespan=lifespan,
+        docs_url="/api/docs",
+        redoc_url=None,
+    )
     install_error_handlers(app)
-    for router in (health.router, auth_api.router, auth_api.keys_router, users_api.members_router,
-                   users_api.invites_router, tenants_api.router):
+    for router in (
+        health.router,
+        auth_api.router,
+        auth_api.keys_router,
+        users_api.members_router,
+        users_api.invites_router,
+        tenants_api.router,
+    ):
         app.include_router(router)
-    app.add_middleware(RequestMiddleware, metrics=metrics, limiter=limiter,
-                       base_domain=settings.base_domain)
+    app.add_middleware(RequestMiddleware, metrics=metrics)
     if settings.trusted_proxies:
         app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.trusted_proxies)
     return app

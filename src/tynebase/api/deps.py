@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -11,16 +12,34 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection
+from starlette.datastructures import Headers
 
-from tynebase.api.middleware import subdomain_of
+from tynebase.api.middleware import RATE_LIMIT_HEADERS
 from tynebase.api.state import AppState
 from tynebase.auth import service as auth_service
 from tynebase.auth.principal import Principal
-from tynebase.errors import Unauthenticated
+from tynebase.errors import RateLimited, Unauthenticated
+from tynebase.logging import tenant_var, user_var
 from tynebase.tenants import service as tenants_service
 from tynebase.tenants.repo import Tenant
+from tynebase.tenants.service import SUBDOMAIN_PATTERN
 
 bearer = HTTPBearer(auto_error=False, description="Access token (JWT) or API key (tb_...)")
+
+
+def subdomain_of(headers: Headers, base_domain: str) -> str | None:
+    """The tenant named by `X-Tenant-Subdomain`, else by a `{sub}.{base_domain}` Host."""
+    explicit = headers.get("x-tenant-subdomain")
+    if explicit:
+        sub = explicit.strip().lower()
+    else:
+        host = headers.get("host", "").split(":", 1)[0].lower()
+        suffix = "." + base_domain.lower()
+        if not host.endswith(suffix):
+            return None
+        sub = host[: -len(suffix)]
+    # Anything that cannot be a subdomain names no tenant (and never reaches a query).
+    return sub if re.fullmatch(SUBDOMAIN_PATTERN, sub) else None
 
 
 def app_state(request: Request) -> AppState:
@@ -46,8 +65,10 @@ class RequestContext(TenantContext):
 
 async def _enter_tenant(request: Request, state: AppState, conn: AsyncConnection) -> Tenant:
     tenant = await tenants_service.access_and_enter(
-        conn, subdomain=subdomain_of(request.headers, state.settings.base_domain))
+        conn, subdomain=subdomain_of(request.headers, state.settings.base_domain)
+    )
     request.scope["state"]["tenant"] = tenant.subdomain
+    tenant_var.set(tenant.subdomain)  # for log lines written while handling this request
     return tenant
 
 
@@ -56,7 +77,9 @@ async def tenant_unit_of_work(request: Request) -> AsyncIterator[TenantContext]:
     """For endpoints that must commit before raising (a failed login still counts)."""
     state = app_state(request)
     async with state.db.unit_of_work() as conn:
-        yield TenantContext(conn=conn, tenant=await _enter_tenant(request, state, conn), state=state)
+        yield TenantContext(
+            conn=conn, tenant=await _enter_tenant(request, state, conn), state=state
+        )
 
 
 async def _tenant_context(request: Request) -> AsyncIterator[TenantContext]:
@@ -75,11 +98,22 @@ async def _request_context(
         tenant = await _enter_tenant(request, state, conn)
         try:
             principal = await auth_service.access_principal(
-                conn, keyring=state.keyring, tenant=tenant, credential=credentials.credentials)
+                conn, keyring=state.keyring, tenant=tenant, credential=credentials.credentials
+            )
         except Unauthenticated as exc:
             state.metrics.auth_failures.labels(exc.code).inc()
             raise
         request.scope["state"]["user"] = str(principal.user_id)
+        user_var.set(str(principal.user_id))
+        # Counted only once the caller is known, so nobody can spend a workspace's budget
+        # (or grow the limiter's memory) with made-up credentials or subdomains.
+        verdict = await state.limiter.hit(state.limiter.api_per_tenant, "tenant", str(tenant.id))
+        request.scope["state"][RATE_LIMIT_HEADERS] = verdict.headers()
+        if not verdict.allowed:
+            state.metrics.rate_limited.labels("api_per_tenant").inc()
+            raise RateLimited(
+                "This workspace is sending too many requests", headers=verdict.headers()
+            )
         yield RequestContext(conn=conn, tenant=tenant, state=state, principal=principal)
 
 

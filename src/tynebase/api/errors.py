@@ -18,24 +18,43 @@ from tynebase.errors import TynebaseError
 log = logging.getLogger(__name__)
 
 _HTTP_CODES = {
-    400: "BAD_REQUEST", 401: "UNAUTHENTICATED", 403: "FORBIDDEN", 404: "NOT_FOUND",
-    405: "METHOD_NOT_ALLOWED", 406: "NOT_ACCEPTABLE", 413: "PAYLOAD_TOO_LARGE",
-    415: "UNSUPPORTED_MEDIA_TYPE", 422: "VALIDATION_ERROR", 429: "RATE_LIMITED",
+    400: "VALIDATION_ERROR",
+    401: "UNAUTHENTICATED",
+    403: "FORBIDDEN",
+    404: "NOT_FOUND",
+    405: "METHOD_NOT_ALLOWED",
+    406: "NOT_ACCEPTABLE",
+    413: "PAYLOAD_TOO_LARGE",
+    415: "UNSUPPORTED_MEDIA_TYPE",
+    422: "VALIDATION_ERROR",
+    429: "RATE_LIMITED",
 }
 UNIQUE_VIOLATION = "23505"
 
 
-def error_response(status: int, code: str, message: str, details: dict[str, Any] | None = None,
-                   headers: dict[str, str] | None = None) -> Response:
+def error_response(
+    status: int,
+    code: str,
+    message: str,
+    details: dict[str, Any] | None = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
     body = {"error": {"code": code, "message": message, "details": details or {}}}
-    return Response(orjson.dumps(body), status_code=status, headers=headers,
-                    media_type="application/json")
+    return Response(
+        orjson.dumps(body), status_code=status, headers=headers, media_type="application/json"
+    )
 
 
 def _validation_details(exc: RequestValidationError) -> dict[str, Any]:
     # Never echo the input back: it may be a password.
-    fields = [{"loc": [str(part) for part in err.get("loc", ())], "msg": err.get("msg", ""),
-               "type": err.get("type", "")} for err in exc.errors()]
+    fields = [
+        {
+            "loc": [str(part) for part in err.get("loc", ())],
+            "msg": err.get("msg", ""),
+            "type": err.get("type", ""),
+        }
+        for err in exc.errors()
+    ]
     return {"fields": fields}
 
 
@@ -46,14 +65,19 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def _validation(_: Request, exc: RequestValidationError) -> Response:
-        return error_response(400, "VALIDATION_ERROR", "The request is not valid",
-                              _validation_details(exc))
+        return error_response(
+            400, "VALIDATION_ERROR", "The request is not valid", _validation_details(exc)
+        )
 
     @app.exception_handler(HTTPException)
     async def _http(_: Request, exc: HTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
-        return error_response(exc.status_code, code, str(exc.detail),
-                              headers=dict(exc.headers) if exc.headers else None)
+        return error_response(
+            exc.status_code,
+            code,
+            str(exc.detail),
+            headers=dict(exc.headers) if exc.headers else None,
+        )
 
     @app.exception_handler(IntegrityError)
     async def _integrity(_: Request, exc: IntegrityError) -> Response:
@@ -67,5 +91,9 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     async def _database_down(_: Request, exc: Exception) -> Response:
         log.error("database unavailable: %s", type(exc).__name__)
-        return error_response(503, "DATABASE_UNAVAILABLE", "The database is not reachable; retry soon",
-                              headers={"Retry-After": "5"})
+        return error_response(
+            503,
+            "DATABASE_UNAVAILABLE",
+            "The database is not reachable; retry soon",
+            headers={"Retry-After": "5"},
+        )

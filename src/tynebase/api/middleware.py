@@ -1,5 +1,5 @@
-"""One pure-ASGI middleware for every request: request id, per-tenant rate limit, metrics by
-route template, a JSON log line, and a clean 500 envelope if anything escapes."""
+"""One pure-ASGI middleware for every request: request id, rate-limit headers, metrics by route
+template, a JSON log line, and a clean 500 envelope if anything escapes."""
 
 from __future__ import annotations
 
@@ -13,26 +13,13 @@ import orjson
 from starlette.datastructures import Headers, MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from tynebase.api.ratelimit import RateLimiter
 from tynebase.logging import request_id_var
 from tynebase.ops.metrics import Metrics
 
 log = logging.getLogger("tynebase.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 UNMATCHED_ROUTE = "<unmatched>"
-
-
-def subdomain_of(headers: Headers, base_domain: str) -> str | None:
-    """The tenant named by `X-Tenant-Subdomain`, else by a `{sub}.{base_domain}` Host."""
-    explicit = headers.get("x-tenant-subdomain")
-    if explicit:
-        return explicit.strip().lower()
-    host = headers.get("host", "").split(":", 1)[0].lower()
-    suffix = "." + base_domain.lower()
-    if host.endswith(suffix) and host != suffix[1:]:
-        sub = host[: -len(suffix)]
-        return sub if "." not in sub else None
-    return None
+RATE_LIMIT_HEADERS = "rate_limit_headers"  # key in the request state
 
 
 def _error_body(code: str, message: str) -> bytes:
@@ -40,12 +27,9 @@ def _error_body(code: str, message: str) -> bytes:
 
 
 class RequestMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, limiter: RateLimiter,
-                 base_domain: str) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
         self.app = app
         self.metrics = metrics
-        self.limiter = limiter
-        self.base_domain = base_domain
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -57,7 +41,6 @@ class RequestMiddleware:
         request_id = incoming if _VALID_REQUEST_ID.match(incoming) else uuid.uuid4().hex
         reset_token = request_id_var.set(request_id)
         state: dict[str, Any] = scope.setdefault("state", {})
-        extra_headers = {"X-Request-ID": request_id}
         response = {"status": 500, "started": False}
 
         async def send_with_headers(message: Message) -> None:
@@ -65,20 +48,15 @@ class RequestMiddleware:
                 response["status"] = message["status"]
                 response["started"] = True
                 mutable = MutableHeaders(scope=message)
-                for name, value in extra_headers.items():
-                    mutable[name] = value
+                mutable["X-Request-ID"] = request_id
+                # The tenant budget of an authenticated call (set by the auth dependency);
+                # a refusal inside the app (per-IP limit) already carries its own.
+                for name, value in state.get(RATE_LIMIT_HEADERS, {}).items():
+                    if name not in mutable:
+                        mutable[name] = value
             await send(message)
 
         try:
-            subdomain = subdomain_of(headers, self.base_domain)
-            if subdomain and scope["path"].startswith("/api/"):
-                verdict = await self.limiter.hit(self.limiter.api_per_tenant, "tenant", subdomain)
-                extra_headers.update(verdict.headers())
-                if not verdict.allowed:
-                    self.metrics.rate_limited.labels("api_per_tenant").inc()
-                    await self._send_error(send_with_headers, 429, "RATE_LIMITED",
-                                           "This workspace is sending too many requests")
-                    return
             await self.app(scope, receive, send_with_headers)
         except Exception:
             log.exception("unhandled error")
@@ -91,9 +69,16 @@ class RequestMiddleware:
     @staticmethod
     async def _send_error(send: Send, status: int, code: str, message: str) -> None:
         body = _error_body(code, message)
-        await send({"type": "http.response.start", "status": status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(body)).encode())]})
+        await send(
+            {
+                "type": "http.response.start",
+                "status": status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(body)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": body})
 
     def _observe(self, scope: Scope, state: dict[str, Any], status: int, seconds: float) -> None:
@@ -102,8 +87,16 @@ class RequestMiddleware:
         method = scope["method"]
         self.metrics.http_requests.labels(method, template, str(status)).inc()
         self.metrics.http_duration.labels(method, template).observe(seconds)
-        log.info("request", extra={
-            "method": method, "route": template, "path": scope["path"], "status": status,
-            "duration_ms": round(seconds * 1000, 2), "tenant": state.get("tenant"),
-            "user": state.get("user"), "client": (scope.get("client") or ("", 0))[0],
-        })
+        log.info(
+            "request",
+            extra={
+                "method": method,
+                "route": template,
+                "path": scope["path"],
+                "status": status,
+                "duration_ms": round(seconds * 1000, 2),
+                "tenant": state.get("tenant"),
+                "user": state.get("user"),
+                "client": (scope.get("client") or ("", 0))[0],
+            },
+        )

@@ -42,19 +42,22 @@ class RateLimiter:
         # redis-py's asyncio client (the same library the rest of TyneBase uses for Redis).
         options = {"implementation": "redispy"} if url.startswith("redis") else {}
         self._limiter = SlidingWindowCounterRateLimiter(
-            storage_from_string(f"async+{url}", **options))
+            storage_from_string(f"async+{url}", **options)
+        )
         self.auth_per_ip: RateLimitItem = parse(settings.rate_limit_auth_per_ip)
         self.api_per_tenant: RateLimitItem = parse(settings.rate_limit_api_per_tenant)
 
     async def hit(self, item: RateLimitItem, *key: str) -> Verdict:
         allowed = await self._limiter.hit(item, *key)
         stats = await self._limiter.get_window_stats(item, *key)
-        return Verdict(allowed=allowed, limit=item.amount, remaining=stats.remaining,
-                       reset_at=stats.reset_time)
+        return Verdict(
+            allowed=allowed, limit=item.amount, remaining=stats.remaining, reset_at=stats.reset_time
+        )
 
     async def check_auth_ip(self, ip: str) -> None:
         """Per-IP budget for the password, token and mail routes; raises RATE_LIMITED."""
         verdict = await self.hit(self.auth_per_ip, "auth-ip", ip)
         if not verdict.allowed:
-            raise RateLimited("Too many attempts from this address; slow down",
-                              headers=verdict.headers())
+            raise RateLimited(
+                "Too many attempts from this address; slow down", headers=verdict.headers()
+            )

@@ -10,8 +10,13 @@ EMAIL_TOKEN_PURPOSES = ("confirm", "reset")
 
 
 def _user_fk() -> sa.Column[object]:
-    return sa.Column("user_id", UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete="CASCADE"),
-                     nullable=False, index=True)
+    return sa.Column(
+        "user_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("users.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    )
 
 
 signing_keys = sa.Table(
@@ -33,7 +38,9 @@ auth_sessions = sa.Table(
     sa.Column("user_agent", sa.Text),
     sa.Column("ip", sa.Text),
     sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_used_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "last_used_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     sa.Column("revoked_at", sa.DateTime(timezone=True)),
     sa.Column("revoked_reason", sa.Text),
     created_at(),
@@ -44,8 +51,13 @@ refresh_tokens = sa.Table(
     metadata,
     uuid_pk(),
     tenant_fk(),
-    sa.Column("session_id", UUID(as_uuid=True),
-              sa.ForeignKey("auth_sessions.id", ondelete="CASCADE"), nullable=False, index=True),
+    sa.Column(
+        "session_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("auth_sessions.id", ondelete="CASCADE"),
+        nullable=False,
+        index=True,
+    ),
     sa.Column("token_hash", sa.LargeBinary, nullable=False, unique=True),
     sa.Column("used_at", sa.DateTime(timezone=True)),
     created_at(),

@@ -30,7 +30,8 @@ def check_password_strength(password: str, *, email: str = "", name: str = "") -
     if len(password) < MIN_PASSWORD_LENGTH:
         raise ValidationFailed(
             f"Password must have at least {MIN_PASSWORD_LENGTH} characters",
-            code="WEAK_PASSWORD", details={"min_length": MIN_PASSWORD_LENGTH},
+            code="WEAK_PASSWORD",
+            details={"min_length": MIN_PASSWORD_LENGTH},
         )
     result = zxcvbn(password[:100], user_inputs=[email, email.split("@")[0], name])
     if result["score"] < MIN_STRENGTH_SCORE:
@@ -38,8 +39,10 @@ def check_password_strength(password: str, *, email: str = "", name: str = "") -
         raise ValidationFailed(
             "Password is too common or too easy to guess",
             code="WEAK_PASSWORD",
-            details={"warning": feedback.get("warning") or "",
-                     "suggestions": feedback.get("suggestions") or []},
+            details={
+                "warning": feedback.get("warning") or "",
+                "suggestions": feedback.get("suggestions") or [],
+            },
         )
 
 

@@ -32,5 +32,8 @@ class Principal:
 
     def check_role(self, minimum: str) -> None:
         if not self.has_role(minimum):
-            raise Forbidden(f"This needs the {minimum} role or higher", code="INSUFFICIENT_ROLE",
-                            details={"required": minimum, "role": self.role})
+            raise Forbidden(
+                f"This needs the {minimum} role or higher",
+                code="INSUFFICIENT_ROLE",
+                details={"required": minimum, "role": self.role},
+            )

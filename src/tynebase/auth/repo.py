@@ -14,18 +14,27 @@ from tynebase.db.metadata import AnyRow
 from tynebase.users.models import memberships, users
 
 _PRINCIPAL_COLUMNS = (
-    users.c.id.label("user_id"), users.c.email, users.c.name, users.c.status.label("user_status"),
-    users.c.is_superadmin, memberships.c.role, memberships.c.status.label("member_status"),
+    users.c.id.label("user_id"),
+    users.c.email,
+    users.c.name,
+    users.c.status.label("user_status"),
+    users.c.is_superadmin,
+    memberships.c.role,
+    memberships.c.status.label("member_status"),
 )
 
 
-async def session_principal_row(conn: AsyncConnection, *, session_id: UUID,
-                                user_id: UUID) -> AnyRow | None:
+async def session_principal_row(
+    conn: AsyncConnection, *, session_id: UUID, user_id: UUID
+) -> AnyRow | None:
     """User, membership and session state for an access token, in one round trip."""
     query = (
         sa.select(*_PRINCIPAL_COLUMNS, auth_sessions.c.revoked_at, auth_sessions.c.expires_at)
-        .select_from(auth_sessions.join(users, users.c.id == auth_sessions.c.user_id)
-                     .outerjoin(memberships, memberships.c.user_id == users.c.id))
+        .select_from(
+            auth_sessions.join(users, users.c.id == auth_sessions.c.user_id).outerjoin(
+                memberships, memberships.c.user_id == users.c.id
+            )
+        )
         .where(auth_sessions.c.id == session_id, auth_sessions.c.user_id == user_id)
     )
     return (await conn.execute(query)).first()
@@ -33,11 +42,20 @@ async def session_principal_row(conn: AsyncConnection, *, session_id: UUID,
 
 async def api_key_principal_row(conn: AsyncConnection, *, prefix: str) -> AnyRow | None:
     query = (
-        sa.select(*_PRINCIPAL_COLUMNS, api_keys.c.id.label("api_key_id"), api_keys.c.key_hash,
-                  api_keys.c.scope, api_keys.c.expires_at, api_keys.c.revoked_at,
-                  api_keys.c.last_used_at)
-        .select_from(api_keys.join(users, users.c.id == api_keys.c.user_id)
-                     .outerjoin(memberships, memberships.c.user_id == users.c.id))
+        sa.select(
+            *_PRINCIPAL_COLUMNS,
+            api_keys.c.id.label("api_key_id"),
+            api_keys.c.key_hash,
+            api_keys.c.scope,
+            api_keys.c.expires_at,
+            api_keys.c.revoked_at,
+            api_keys.c.last_used_at,
+        )
+        .select_from(
+            api_keys.join(users, users.c.id == api_keys.c.user_id).outerjoin(
+                memberships, memberships.c.user_id == users.c.id
+            )
+        )
         .where(api_keys.c.prefix == prefix)
     )
     return (await conn.execute(query)).first()
@@ -54,14 +72,26 @@ async def get_session_for_update(conn: AsyncConnection, session_id: UUID) -> Any
 
 
 async def list_sessions(conn: AsyncConnection, *, user_id: UUID, now: datetime) -> list[AnyRow]:
-    query = sa.select(auth_sessions).where(
-        auth_sessions.c.user_id == user_id, auth_sessions.c.revoked_at.is_(None),
-        auth_sessions.c.expires_at > now).order_by(auth_sessions.c.created_at.desc())
+    query = (
+        sa.select(auth_sessions)
+        .where(
+            auth_sessions.c.user_id == user_id,
+            auth_sessions.c.revoked_at.is_(None),
+            auth_sessions.c.expires_at > now,
+        )
+        .order_by(auth_sessions.c.created_at.desc())
+    )
     return list((await conn.execute(query)).all())
 
 
-async def revoke_sessions(conn: AsyncConnection, *, now: datetime, reason: str,
-                          session_id: UUID | None = None, user_id: UUID | None = None) -> int:
+async def revoke_sessions(
+    conn: AsyncConnection,
+    *,
+    now: datetime,
+    reason: str,
+    session_id: UUID | None = None,
+    user_id: UUID | None = None,
+) -> int:
     """Revoke one session, or all of a user's, or (neither given) all in the tenant."""
     query = auth_sessions.update().where(auth_sessions.c.revoked_at.is_(None))
     if session_id is not None:
@@ -73,24 +103,32 @@ async def revoke_sessions(conn: AsyncConnection, *, now: datetime, reason: str,
 
 
 async def touch_session(conn: AsyncConnection, session_id: UUID, *, now: datetime) -> None:
-    await conn.execute(auth_sessions.update().where(auth_sessions.c.id == session_id)
-                       .values(last_used_at=now))
+    await conn.execute(
+        auth_sessions.update().where(auth_sessions.c.id == session_id).values(last_used_at=now)
+    )
 
 
-async def insert_refresh_token(conn: AsyncConnection, *, tenant_id: UUID, session_id: UUID,
-                               token_hash: bytes) -> None:
-    await conn.execute(refresh_tokens.insert().values(
-        tenant_id=tenant_id, session_id=session_id, token_hash=token_hash))
+async def insert_refresh_token(
+    conn: AsyncConnection, *, tenant_id: UUID, session_id: UUID, token_hash: bytes
+) -> None:
+    await conn.execute(
+        refresh_tokens.insert().values(
+            tenant_id=tenant_id, session_id=session_id, token_hash=token_hash
+        )
+    )
 
 
 async def get_refresh_token_for_update(conn: AsyncConnection, token_hash: bytes) -> AnyRow | None:
-    query = sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash).with_for_update()
+    query = (
+        sa.select(refresh_tokens).where(refresh_tokens.c.token_hash == token_hash).with_for_update()
+    )
     return (await conn.execute(query)).first()
 
 
 async def mark_refresh_token_used(conn: AsyncConnection, token_id: UUID, *, now: datetime) -> None:
-    await conn.execute(refresh_tokens.update().where(refresh_tokens.c.id == token_id)
-                       .values(used_at=now))
+    await conn.execute(
+        refresh_tokens.update().where(refresh_tokens.c.id == token_id).values(used_at=now)
+    )
 
 
 async def insert_api_key(conn: AsyncConnection, **values: Any) -> AnyRow:
@@ -99,7 +137,9 @@ async def insert_api_key(conn: AsyncConnection, **values: Any) -> AnyRow:
 
 
 async def list_api_keys(conn: AsyncConnection, *, user_id: UUID | None) -> list[AnyRow]:
-    query = sa.select(api_keys).where(api_keys.c.revoked_at.is_(None)).order_by(api_keys.c.created_at)
+    query = (
+        sa.select(api_keys).where(api_keys.c.revoked_at.is_(None)).order_by(api_keys.c.created_at)
+    )
     if user_id is not None:
         query = query.where(api_keys.c.user_id == user_id)
     return list((await conn.execute(query)).all())
@@ -117,15 +157,27 @@ async def insert_email_token(conn: AsyncConnection, **values: Any) -> None:
     await conn.execute(email_tokens.insert().values(**values))
 
 
-async def get_email_token_for_update(conn: AsyncConnection, token_hash: bytes,
-                                     purpose: str) -> AnyRow | None:
-    query = sa.select(email_tokens).where(
-        email_tokens.c.token_hash == token_hash, email_tokens.c.purpose == purpose).with_for_update()
+async def get_email_token_for_update(
+    conn: AsyncConnection, token_hash: bytes, purpose: str
+) -> AnyRow | None:
+    query = (
+        sa.select(email_tokens)
+        .where(email_tokens.c.token_hash == token_hash, email_tokens.c.purpose == purpose)
+        .with_for_update()
+    )
     return (await conn.execute(query)).first()
 
 
-async def use_email_tokens(conn: AsyncConnection, *, user_id: UUID, purpose: str, now: datetime) -> None:
+async def use_email_tokens(
+    conn: AsyncConnection, *, user_id: UUID, purpose: str, now: datetime
+) -> None:
     """Spend every open token of this purpose: one use ends them all."""
-    await conn.execute(email_tokens.update().where(
-        email_tokens.c.user_id == user_id, email_tokens.c.purpose == purpose,
-        email_tokens.c.used_at.is_(None)).values(used_at=now))
+    await conn.execute(
+        email_tokens.update()
+        .where(
+            email_tokens.c.user_id == user_id,
+            email_tokens.c.purpose == purpose,
+            email_tokens.c.used_at.is_(None),
+        )
+        .values(used_at=now)
+    )

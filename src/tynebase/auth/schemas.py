@@ -9,7 +9,11 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints
 from tynebase.tenants.service import SUBDOMAIN_PATTERN
 
 Password = Annotated[str, StringConstraints(min_length=1, max_length=256)]
-Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+# PostgreSQL text cannot hold NUL: refuse it here (400) rather than fail the INSERT (500).
+Name = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=200, pattern=r"^[^\x00]*$"),
+]
 Token = Annotated[str, StringConstraints(min_length=1, max_length=512)]
 
 
@@ -18,7 +22,9 @@ class SignupIn(BaseModel):
     password: Password
     name: Name
     tenant_name: Name
-    subdomain: Annotated[str, StringConstraints(min_length=3, max_length=63, pattern=SUBDOMAIN_PATTERN)]
+    subdomain: Annotated[
+        str, StringConstraints(min_length=3, max_length=63, pattern=SUBDOMAIN_PATTERN)
+    ]
 
 
 class LoginIn(BaseModel):

@@ -58,21 +58,35 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-async def do_signup(conn: AsyncConnection, *, settings: Settings, email: str, password: str,
-                    name: str, tenant_name: str, subdomain: str) -> SignupResult:
+async def do_signup(
+    conn: AsyncConnection,
+    *,
+    settings: Settings,
+    email: str,
+    password: str,
+    name: str,
+    tenant_name: str,
+    subdomain: str,
+) -> SignupResult:
     """Create the user, their workspace and its admin membership; send the confirmation mail."""
     email = email.lower()
     tenants_service.check_subdomain(subdomain)
     check_password_strength(password, email=email, name=name)
     if await users_repo.get_user_by_email(conn, email) is not None:
-        raise Conflict("An account with this email exists; log in to create another workspace",
-                       code="EMAIL_TAKEN")
+        raise Conflict(
+            "An account with this email exists; log in to create another workspace",
+            code="EMAIL_TAKEN",
+        )
     first_user = await users_repo.count_users(conn) == 0
     tenant = await tenants_service.do_create(conn, subdomain=subdomain, name=tenant_name)
     confirm_now = first_user and settings.confirm_first_admin
     user = await users_repo.insert_user(
-        conn, email=email, name=name.strip(), password_hash=await hash_password(password),
-        confirmed_at=_now() if confirm_now else None)
+        conn,
+        email=email,
+        name=name.strip(),
+        password_hash=await hash_password(password),
+        confirmed_at=_now() if confirm_now else None,
+    )
     await users_repo.insert_membership(conn, tenant_id=tenant.id, user_id=user.id, role="admin")
     if not confirm_now:
         await do_send_confirmation(conn, settings=settings, user=user)
@@ -89,61 +103,108 @@ def _check_member(*, user_status: str, role: str | None, member_status: str | No
     return role
 
 
-async def _start_session(conn: AsyncConnection, *, settings: Settings, keyring: KeyRing,
-                         tenant: Tenant, user_id: UUID, ip: str | None,
-                         user_agent: str | None) -> IssuedTokens:
+async def _start_session(
+    conn: AsyncConnection,
+    *,
+    settings: Settings,
+    keyring: KeyRing,
+    tenant: Tenant,
+    user_id: UUID,
+    ip: str | None,
+    user_agent: str | None,
+) -> IssuedTokens:
     session_id = await repo.insert_session(
-        conn, tenant_id=tenant.id, user_id=user_id, ip=ip, user_agent=(user_agent or "")[:300],
-        expires_at=_now() + timedelta(seconds=settings.refresh_token_ttl_seconds))
-    return await _issue(conn, keyring=keyring, tenant=tenant, user_id=user_id, session_id=session_id)
+        conn,
+        tenant_id=tenant.id,
+        user_id=user_id,
+        ip=ip,
+        user_agent=(user_agent or "").replace("\x00", "")[:300],
+        expires_at=_now() + timedelta(seconds=settings.refresh_token_ttl_seconds),
+    )
+    return await _issue(
+        conn, keyring=keyring, tenant=tenant, user_id=user_id, session_id=session_id
+    )
 
 
-async def _issue(conn: AsyncConnection, *, keyring: KeyRing, tenant: Tenant, user_id: UUID,
-                 session_id: UUID) -> IssuedTokens:
+async def _issue(
+    conn: AsyncConnection, *, keyring: KeyRing, tenant: Tenant, user_id: UUID, session_id: UUID
+) -> IssuedTokens:
     refresh = new_token()
-    await repo.insert_refresh_token(conn, tenant_id=tenant.id, session_id=session_id,
-                                    token_hash=token_hash(refresh))
+    await repo.insert_refresh_token(
+        conn, tenant_id=tenant.id, session_id=session_id, token_hash=token_hash(refresh)
+    )
     if keyring.needs_refresh():
         await keyring.load(conn)
     access, expires_at = keyring.issue(user_id=user_id, tenant_id=tenant.id, session_id=session_id)
-    return IssuedTokens(access_token=access, access_expires_at=expires_at, refresh_token=refresh,
-                        session_id=session_id)
+    return IssuedTokens(
+        access_token=access,
+        access_expires_at=expires_at,
+        refresh_token=refresh,
+        session_id=session_id,
+    )
 
 
-async def do_login(conn: AsyncConnection, *, settings: Settings, keyring: KeyRing, tenant: Tenant,
-                   email: str, password: str, ip: str | None,
-                   user_agent: str | None) -> IssuedTokens | Refusal:
+async def do_login(
+    conn: AsyncConnection,
+    *,
+    settings: Settings,
+    keyring: KeyRing,
+    tenant: Tenant,
+    email: str,
+    password: str,
+    ip: str | None,
+    user_agent: str | None,
+) -> IssuedTokens | Refusal:
     """Password login into `tenant`; failures count towards the account's lockout."""
     now = _now()
     user = await users_repo.get_user_by_email(conn, email.lower())
     if user is not None and user.locked_until is not None and user.locked_until > now:
         retry_after = int((user.locked_until - now).total_seconds()) + 1
-        raise RateLimited("Too many failed logins; this account is locked for a while",
-                          code="ACCOUNT_LOCKED", details={"retry_after": retry_after},
-                          headers={"Retry-After": str(retry_after)})
+        raise RateLimited(
+            "Too many failed logins; this account is locked for a while",
+            code="ACCOUNT_LOCKED",
+            details={"retry_after": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
     if not await verify_password(user.password_hash if user else None, password) or user is None:
         if user is not None:
             await users_repo.record_failed_login(
-                conn, user.id, now=now,
+                conn,
+                user.id,
+                now=now,
                 window_start=now - timedelta(seconds=settings.lockout_window_seconds),
                 threshold=settings.lockout_threshold,
-                locked_until=now + timedelta(seconds=settings.lockout_duration_seconds))
+                locked_until=now + timedelta(seconds=settings.lockout_duration_seconds),
+            )
         return Refusal(Unauthenticated("Email or password is wrong", code="INVALID_CREDENTIALS"))
     if user.failed_logins:
-        await users_repo.update_user(conn, user.id, failed_logins=0, first_failed_login_at=None,
-                                     locked_until=None)
+        await users_repo.update_user(
+            conn, user.id, failed_logins=0, first_failed_login_at=None, locked_until=None
+        )
     member = await users_repo.get_member(conn, user.id)
-    _check_member(user_status=user.status, role=member.role if member else None,
-                  member_status=member.status if member else None)
+    _check_member(
+        user_status=user.status,
+        role=member.role if member else None,
+        member_status=member.status if member else None,
+    )
     if user.email_confirmed_at is None:
-        raise Forbidden("Confirm your email address first (see the mail we sent)",
-                        code="EMAIL_NOT_CONFIRMED")
-    return await _start_session(conn, settings=settings, keyring=keyring, tenant=tenant,
-                                user_id=user.id, ip=ip, user_agent=user_agent)
+        raise Forbidden(
+            "Confirm your email address first (see the mail we sent)", code="EMAIL_NOT_CONFIRMED"
+        )
+    return await _start_session(
+        conn,
+        settings=settings,
+        keyring=keyring,
+        tenant=tenant,
+        user_id=user.id,
+        ip=ip,
+        user_agent=user_agent,
+    )
 
 
-async def do_refresh(conn: AsyncConnection, *, keyring: KeyRing, tenant: Tenant,
-                     refresh_token: str) -> IssuedTokens | Refusal:
+async def do_refresh(
+    conn: AsyncConnection, *, keyring: KeyRing, tenant: Tenant, refresh_token: str
+) -> IssuedTokens | Refusal:
     """Rotate a refresh token. A token used twice means it leaked: its whole session is revoked."""
     now = _now()
     row = await repo.get_refresh_token_for_update(conn, token_hash(refresh_token))
@@ -154,24 +215,35 @@ async def do_refresh(conn: AsyncConnection, *, keyring: KeyRing, tenant: Tenant,
     if session.revoked_at is not None:
         raise Unauthenticated("This session was revoked; log in again", code="SESSION_REVOKED")
     if row.used_at is not None:
-        await repo.revoke_sessions(conn, now=now, reason="refresh token reuse", session_id=session.id)
-        return Refusal(Unauthenticated(
-            "Refresh token was already used; the session is revoked for safety",
-            code="REFRESH_TOKEN_REUSED"))
+        await repo.revoke_sessions(
+            conn, now=now, reason="refresh token reuse", session_id=session.id
+        )
+        return Refusal(
+            Unauthenticated(
+                "Refresh token was already used; the session is revoked for safety",
+                code="REFRESH_TOKEN_REUSED",
+            )
+        )
     if session.expires_at <= now:
         raise Unauthenticated("This session has expired; log in again", code="SESSION_EXPIRED")
     user = await users_repo.get_user(conn, session.user_id)
     member = await users_repo.get_member(conn, session.user_id)
     assert user is not None
-    _check_member(user_status=user.status, role=member.role if member else None,
-                  member_status=member.status if member else None)
+    _check_member(
+        user_status=user.status,
+        role=member.role if member else None,
+        member_status=member.status if member else None,
+    )
     await repo.mark_refresh_token_used(conn, row.id, now=now)
     await repo.touch_session(conn, session.id, now=now)
-    return await _issue(conn, keyring=keyring, tenant=tenant, user_id=user.id, session_id=session.id)
+    return await _issue(
+        conn, keyring=keyring, tenant=tenant, user_id=user.id, session_id=session.id
+    )
 
 
-async def access_principal(conn: AsyncConnection, *, keyring: KeyRing, tenant: Tenant,
-                           credential: str) -> Principal:
+async def access_principal(
+    conn: AsyncConnection, *, keyring: KeyRing, tenant: Tenant, credential: str
+) -> Principal:
     """The caller behind a bearer credential (access JWT or API key) in `tenant`, or 401/403."""
     if credential.startswith("tb_"):
         return await _api_key_principal(conn, tenant=tenant, key=credential)
@@ -180,15 +252,24 @@ async def access_principal(conn: AsyncConnection, *, keyring: KeyRing, tenant: T
     claims = keyring.verify(credential)
     if claims.tenant_id != tenant.id:
         raise Unauthenticated("This token belongs to another workspace", code="INVALID_TOKEN")
-    row = await repo.session_principal_row(conn, session_id=claims.session_id,
-                                           user_id=claims.user_id)
+    row = await repo.session_principal_row(
+        conn, session_id=claims.session_id, user_id=claims.user_id
+    )
     if row is None or row.revoked_at is not None:
         raise Unauthenticated("This session was revoked; log in again", code="SESSION_REVOKED")
     if row.expires_at <= _now():
         raise Unauthenticated("This session has expired; log in again", code="SESSION_EXPIRED")
-    role = _check_member(user_status=row.user_status, role=row.role, member_status=row.member_status)
-    return Principal(user_id=row.user_id, email=row.email, name=row.name, role=role,
-                     is_superadmin=row.is_superadmin, session_id=claims.session_id)
+    role = _check_member(
+        user_status=row.user_status, role=row.role, member_status=row.member_status
+    )
+    return Principal(
+        user_id=row.user_id,
+        email=row.email,
+        name=row.name,
+        role=role,
+        is_superadmin=row.is_superadmin,
+        session_id=claims.session_id,
+    )
 
 
 async def _api_key_principal(conn: AsyncConnection, *, tenant: Tenant, key: str) -> Principal:
@@ -201,9 +282,16 @@ async def _api_key_principal(conn: AsyncConnection, *, tenant: Tenant, key: str)
         raise Unauthenticated("API key was revoked", code="API_KEY_REVOKED")
     if row.expires_at is not None and row.expires_at <= now:
         raise Unauthenticated("API key has expired", code="API_KEY_EXPIRED")
-    role = _check_member(user_status=row.user_status, role=row.role, member_status=row.member_status)
+    role = _check_member(
+        user_status=row.user_status, role=row.role, member_status=row.member_status
+    )
     if row.last_used_at is None or now - row.last_used_at > API_KEY_TOUCH_INTERVAL:
         await repo.update_api_key(conn, row.api_key_id, last_used_at=now)
-    return Principal(user_id=row.user_id, email=row.email, name=row.name,
-                     role=capped_role(role, row.scope), is_superadmin=row.is_superadmin,
-                     api_key_id=row.api_key_id)
+    return Principal(
+        user_id=row.user_id,
+        email=row.email,
+        name=row.name,
+        role=capped_role(role, row.scope),
+        is_superadmin=row.is_superadmin,
+        api_key_id=row.api_key_id,
+    )

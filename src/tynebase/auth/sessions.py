@@ -21,23 +21,27 @@ def _now() -> datetime:
 
 async def do_logout(conn: AsyncConnection, *, principal: Principal) -> None:
     if principal.session_id is not None:
-        await repo.revoke_sessions(conn, now=_now(), reason="logout", session_id=principal.session_id)
+        await repo.revoke_sessions(
+            conn, now=_now(), reason="logout", session_id=principal.session_id
+        )
 
 
 async def list_own_sessions(conn: AsyncConnection, *, principal: Principal) -> list[AnyRow]:
     return await repo.list_sessions(conn, user_id=principal.user_id, now=_now())
 
 
-async def do_revoke_own_session(conn: AsyncConnection, *, principal: Principal,
-                                session_id: UUID) -> None:
+async def do_revoke_own_session(
+    conn: AsyncConnection, *, principal: Principal, session_id: UUID
+) -> None:
     session = await repo.get_session_for_update(conn, session_id)
     if session is None or session.user_id != principal.user_id:
         raise NotFound("Session not found", code="SESSION_NOT_FOUND")
     await repo.revoke_sessions(conn, now=_now(), reason="revoked by user", session_id=session_id)
 
 
-async def do_revoke_user_sessions_everywhere(conn: AsyncConnection, *, user_id: UUID,
-                                             reason: str) -> int:
+async def do_revoke_user_sessions_everywhere(
+    conn: AsyncConnection, *, user_id: UUID, reason: str
+) -> int:
     """Revoke a user's sessions in every workspace they belong to (password reset, security)."""
     await set_user(conn, user_id)
     revoked = 0

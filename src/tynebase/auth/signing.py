@@ -40,12 +40,15 @@ def _fernet(master_secret: bytes) -> Fernet:
     return Fernet(base64.urlsafe_b64encode(digest))
 
 
-async def rotate_signing_key(conn: AsyncConnection, *, master_secret: bytes,
-                             overlap: timedelta) -> str:
+async def rotate_signing_key(
+    conn: AsyncConnection, *, master_secret: bytes, overlap: timedelta
+) -> str:
     """Retire the current key (it verifies for `overlap` more) and make a new signing key."""
     now = datetime.now(UTC)
     await conn.execute(
-        signing_keys.update().where(signing_keys.c.retires_at.is_(None)).values(retires_at=now + overlap)
+        signing_keys.update()
+        .where(signing_keys.c.retires_at.is_(None))
+        .values(retires_at=now + overlap)
     )
     kid = f"k{int(now.timestamp())}-{secrets.token_hex(4)}"
     encrypted = _fernet(master_secret).encrypt(secrets.token_bytes(32))
@@ -69,15 +72,24 @@ class KeyRing:
     async def load(self, conn: AsyncConnection) -> None:
         """Read the keys; creates the first one on a fresh database."""
         now = datetime.now(UTC)
-        rows = (await conn.execute(
-            sa.select(signing_keys.c.kid, signing_keys.c.secret_encrypted, signing_keys.c.retires_at)
-            .where(sa.or_(signing_keys.c.retires_at.is_(None), signing_keys.c.retires_at > now))
-            .order_by(signing_keys.c.created_at)
-        )).all()
+        rows = (
+            await conn.execute(
+                sa.select(
+                    signing_keys.c.kid, signing_keys.c.secret_encrypted, signing_keys.c.retires_at
+                )
+                .where(sa.or_(signing_keys.c.retires_at.is_(None), signing_keys.c.retires_at > now))
+                .order_by(signing_keys.c.created_at)
+            )
+        ).all()
         if not any(row.retires_at is None for row in rows):
-            await conn.execute(sa.text("SELECT pg_advisory_xact_lock(hashtext('tynebase-signing-key'))"))
-            await rotate_signing_key(conn, master_secret=self._master_secret,
-                                     overlap=timedelta(seconds=self.access_ttl + CLOCK_SKEW_SECONDS))
+            await conn.execute(
+                sa.text("SELECT pg_advisory_xact_lock(hashtext('tynebase-signing-key'))")
+            )
+            await rotate_signing_key(
+                conn,
+                master_secret=self._master_secret,
+                overlap=timedelta(seconds=self.access_ttl + CLOCK_SKEW_SECONDS),
+            )
             return await self.load(conn)
         keys: dict[str, bytes] = {}
         for row in rows:
@@ -100,10 +112,20 @@ class KeyRing:
             raise RuntimeError("no usable signing key: was KeyRing.load() called?")
         now = int(time.time())
         exp = now + self.access_ttl
-        claims: dict[str, Any] = {"sub": str(user_id), "tid": str(tenant_id), "sid": str(session_id),
-                                  "iat": now, "exp": exp, "typ": "access"}
-        token = jwt.encode(claims, self._keys[self._signing_kid], algorithm=ALGORITHM,
-                           headers={"kid": self._signing_kid})
+        claims: dict[str, Any] = {
+            "sub": str(user_id),
+            "tid": str(tenant_id),
+            "sid": str(session_id),
+            "iat": now,
+            "exp": exp,
+            "typ": "access",
+        }
+        token = jwt.encode(
+            claims,
+            self._keys[self._signing_kid],
+            algorithm=ALGORITHM,
+            headers={"kid": self._signing_kid},
+        )
         return token, exp
 
     @staticmethod
@@ -118,20 +140,31 @@ class KeyRing:
         kid = self.kid_of(token)
         key = self._keys.get(kid or "")
         if key is None:
-            raise Unauthenticated("Access token is malformed or signed by an unknown key",
-                                  code="INVALID_TOKEN")
+            raise Unauthenticated(
+                "Access token is malformed or signed by an unknown key", code="INVALID_TOKEN"
+            )
         try:
-            claims = jwt.decode(token, key, algorithms=[ALGORITHM], leeway=CLOCK_SKEW_SECONDS,
-                                options={"require": ["exp", "iat", "sub", "tid", "sid"]})
+            claims = jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                leeway=CLOCK_SKEW_SECONDS,
+                options={"require": ["exp", "iat", "sub", "tid", "sid"]},
+            )
         except jwt.ExpiredSignatureError:
-            raise Unauthenticated("Access token has expired; refresh it",
-                                  code="TOKEN_EXPIRED") from None
+            raise Unauthenticated(
+                "Access token has expired; refresh it", code="TOKEN_EXPIRED"
+            ) from None
         except jwt.PyJWTError:
             raise Unauthenticated("Access token is invalid", code="INVALID_TOKEN") from None
         try:
             if claims.get("typ") != "access":
                 raise ValueError("not an access token")
-            return AccessClaims(user_id=UUID(claims["sub"]), tenant_id=UUID(claims["tid"]),
-                                session_id=UUID(claims["sid"]), expires_at=int(claims["exp"]))
+            return AccessClaims(
+                user_id=UUID(claims["sub"]),
+                tenant_id=UUID(claims["tid"]),
+                session_id=UUID(claims["sid"]),
+                expires_at=int(claims["exp"]),
+            )
         except (ValueError, TypeError):
             raise Unauthenticated("Access token is invalid", code="INVALID_TOKEN") from None

@@ -62,4 +62,6 @@ def check() -> None:
         err_console.print(f"[red]✗[/] {problem}")
     if problems:
         raise typer.Exit(1)
-    console.print("[green]schema OK[/]: at head, matches the models, every tenant table has forced RLS")
+    console.print(
+        "[green]schema OK[/]: at head, matches the models, every tenant table has forced RLS"
+    )

@@ -15,19 +15,26 @@ app = typer.Typer(help="Access-token signing keys.", no_args_is_help=True)
 @app.command()
 def rotate(
     overlap_seconds: int | None = typer.Option(
-        None, "--overlap-seconds",
+        None,
+        "--overlap-seconds",
         help="How long the old key keeps verifying (default: access-token lifetime + skew; "
-             "0 invalidates every access token now)"),
+        "0 invalidates every access token now)",
+    ),
 ) -> None:
-    """Start signing with a new key. Running processes pick it up within the key refresh interval."""
+    """Start signing with a new key; running processes pick it up within the refresh interval."""
     settings = load_settings()
-    overlap = timedelta(seconds=overlap_seconds if overlap_seconds is not None
-                        else settings.access_token_ttl_seconds + CLOCK_SKEW_SECONDS)
+    overlap = timedelta(
+        seconds=overlap_seconds
+        if overlap_seconds is not None
+        else settings.access_token_ttl_seconds + CLOCK_SKEW_SECONDS
+    )
 
     async def go() -> str:
         with opened(settings) as database:
             async with app_database(settings, database) as db, db.unit_of_work() as conn:
-                return await rotate_signing_key(conn, master_secret=settings.secret, overlap=overlap)
+                return await rotate_signing_key(
+                    conn, master_secret=settings.secret, overlap=overlap
+                )
 
     kid = run(go)
     console.print(f"new signing key [bold]{kid}[/]; previous keys retire in {overlap}")

@@ -25,9 +25,16 @@ def outbox(
         with opened(settings) as database:
             async with app_database(settings, database) as db, db.unit_of_work() as conn:
                 rows = await mail_service.list_outbox(conn, to=to, limit=limit)
-        return [{"to": r.to_address, "subject": r.subject, "body": r.body,
-                 "created_at": r.created_at.isoformat(),
-                 "sent_at": r.sent_at.isoformat() if r.sent_at else None} for r in rows]
+        return [
+            {
+                "to": r.to_address,
+                "subject": r.subject,
+                "body": r.body,
+                "created_at": r.created_at.isoformat(),
+                "sent_at": r.sent_at.isoformat() if r.sent_at else None,
+            }
+            for r in rows
+        ]
 
     mails = run(go)
     if as_json:

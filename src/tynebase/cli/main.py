@@ -6,8 +6,11 @@ import typer
 
 from tynebase.cli import db, keys, mail, serve, tenant, user
 
-app = typer.Typer(help="TyneBase: a self-hostable, multi-tenant knowledge base.",
-                  no_args_is_help=True, pretty_exceptions_show_locals=False)
+app = typer.Typer(
+    help="TyneBase: a self-hostable, multi-tenant knowledge base.",
+    no_args_is_help=True,
+    pretty_exceptions_show_locals=False,
+)
 app.command()(serve.serve)
 app.command()(serve.api)
 app.add_typer(db.app, name="db")

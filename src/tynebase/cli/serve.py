@@ -14,10 +14,23 @@ def _run_api(*, host: str | None, port: int | None, upgrade: bool) -> None:
     with opened(settings, upgrade=upgrade) as database:
         app = create_app(settings, database.urls)
         bind_host, bind_port = host or settings.host, port or settings.port
-        where = "embedded PostgreSQL in " + str(settings.data_dir) if database.embedded else "DATABASE_URL"
-        console.print(f"TyneBase on http://{bind_host}:{bind_port} (database: {where})", highlight=False)
-        uvicorn.run(app, host=bind_host, port=bind_port, log_config=None, proxy_headers=False,
-                    server_header=False, timeout_graceful_shutdown=10)
+        where = (
+            "embedded PostgreSQL in " + str(settings.data_dir)
+            if database.embedded
+            else "DATABASE_URL"
+        )
+        console.print(
+            f"TyneBase on http://{bind_host}:{bind_port} (database: {where})", highlight=False
+        )
+        uvicorn.run(
+            app,
+            host=bind_host,
+            port=bind_port,
+            log_config=None,
+            proxy_headers=False,
+            server_header=False,
+            timeout_graceful_shutdown=10,
+        )
 
 
 def serve(
@@ -32,5 +45,5 @@ def api(
     host: str | None = typer.Option(None, help="Bind address (TYNEBASE_HOST)"),
     port: int | None = typer.Option(None, help="Port (TYNEBASE_PORT)"),
 ) -> None:
-    """Run one API process (scale-out); the schema must already be at head (`tynebase db upgrade`)."""
+    """Run one API process (scale-out); the schema must be at head (`tynebase db upgrade`)."""
     _run_api(host=host, port=port, upgrade=False)

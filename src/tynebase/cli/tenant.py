@@ -21,7 +21,9 @@ def create(
     subdomain: str,
     name: str = typer.Option(..., "--name", help="Display name"),
     tier: str = typer.Option("free", "--tier", help="free | base | pro | enterprise"),
-    admin_email: str | None = typer.Option(None, "--admin-email", help="Existing user to make admin"),
+    admin_email: str | None = typer.Option(
+        None, "--admin-email", help="Existing user to make admin"
+    ),
 ) -> None:
     """Create a workspace."""
     settings = load_settings()
@@ -29,14 +31,21 @@ def create(
     async def go() -> None:
         with opened(settings) as database:
             async with app_database(settings, database) as db, db.unit_of_work() as conn:
-                tenant = await tenants_service.do_create(conn, subdomain=subdomain, name=name, tier=tier)
+                tenant = await tenants_service.do_create(
+                    conn, subdomain=subdomain, name=name, tier=tier
+                )
                 if admin_email:
                     user = await users_repo.get_user_by_email(conn, admin_email)
                     if user is None:
-                        raise TynebaseError(f"no user with email {admin_email}", code="USER_NOT_FOUND")
-                    await users_repo.insert_membership(conn, tenant_id=tenant.id, user_id=user.id,
-                                                       role="admin")
-        console.print(f"created workspace [bold]{tenant.subdomain}[/] ({tenant.tier}) id={tenant.id}")
+                        raise TynebaseError(
+                            f"no user with email {admin_email}", code="USER_NOT_FOUND"
+                        )
+                    await users_repo.insert_membership(
+                        conn, tenant_id=tenant.id, user_id=user.id, role="admin"
+                    )
+        console.print(
+            f"created workspace [bold]{tenant.subdomain}[/] ({tenant.tier}) id={tenant.id}"
+        )
 
     try:
         run(go)
@@ -57,8 +66,20 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
 
     tenants = run(go)
     if as_json:
-        typer.echo(json.dumps([{"id": str(t.id), "subdomain": t.subdomain, "name": t.name,
-                                "tier": t.tier, "status": t.status} for t in tenants]))
+        typer.echo(
+            json.dumps(
+                [
+                    {
+                        "id": str(t.id),
+                        "subdomain": t.subdomain,
+                        "name": t.name,
+                        "tier": t.tier,
+                        "status": t.status,
+                    }
+                    for t in tenants
+                ]
+            )
+        )
         return
     table = Table("subdomain", "name", "tier", "status", "id")
     for t in tenants:

@@ -18,8 +18,14 @@ app = typer.Typer(help="User accounts.", no_args_is_help=True)
 def create_superadmin(
     email: str = typer.Option(..., "--email"),
     name: str = typer.Option("Platform admin", "--name"),
-    password: str = typer.Option(..., "--password", prompt=True, hide_input=True,
-                                 confirmation_prompt=True, envvar="TYNEBASE_SUPERADMIN_PASSWORD"),
+    password: str = typer.Option(
+        ...,
+        "--password",
+        prompt=True,
+        hide_input=True,
+        confirmation_prompt=True,
+        envvar="TYNEBASE_SUPERADMIN_PASSWORD",
+    ),
 ) -> None:
     """Create a platform super admin (or promote an existing account)."""
     settings = load_settings()
@@ -32,9 +38,14 @@ def create_superadmin(
                     await users_repo.update_user(conn, user.id, is_superadmin=True)
                     return f"promoted {user.email} to super admin"
                 check_password_strength(password, email=email, name=name)
-                await users_repo.insert_user(conn, email=email, name=name,
-                                             password_hash=await hash_password(password),
-                                             confirmed_at=datetime.now(UTC), is_superadmin=True)
+                await users_repo.insert_user(
+                    conn,
+                    email=email,
+                    name=name,
+                    password_hash=await hash_password(password),
+                    confirmed_at=datetime.now(UTC),
+                    is_superadmin=True,
+                )
                 return f"created super admin {email.lower()}"
 
     try:

@@ -32,7 +32,8 @@ class EmbeddedPostgres:
 
             self.pgdata.mkdir(parents=True, exist_ok=True)
             self._server = pgserver.get_server(  # type: ignore[attr-defined]
-                self.pgdata, cleanup_mode="stop")
+                self.pgdata, cleanup_mode="stop"
+            )
         log.info("embedded postgres ready", extra={"pgdata": str(self.pgdata)})
 
     def stop(self) -> None:
@@ -48,21 +49,32 @@ class EmbeddedPostgres:
     def url(self, *, user: str, database: str = DATABASE, password: str | None = None) -> str:
         """A SQLAlchemy URL for `user` on the server's unix socket."""
         base = make_url(self.superuser_url)
-        url = base.set(drivername="postgresql+psycopg", username=user, password=password,
-                       database=database)
+        url = base.set(
+            drivername="postgresql+psycopg", username=user, password=password, database=database
+        )
         return url.render_as_string(hide_password=False)
 
     def bootstrap(self, database: str = DATABASE) -> str:
         """Create the owner role, the database and pgvector (idempotent); returns the owner URL."""
         with psycopg.connect(self.superuser_url, autocommit=True) as conn:
-            if not conn.execute("SELECT 1 FROM pg_roles WHERE rolname = %s", (OWNER_ROLE,)).fetchone():
-                conn.execute(sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(OWNER_ROLE)))
-            if not conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (database,)).fetchone():
-                conn.execute(sql.SQL("CREATE DATABASE {} OWNER {}").format(
-                    sql.Identifier(database), sql.Identifier(OWNER_ROLE)))
+            if not conn.execute(
+                "SELECT 1 FROM pg_roles WHERE rolname = %s", (OWNER_ROLE,)
+            ).fetchone():
+                conn.execute(
+                    sql.SQL("CREATE ROLE {} LOGIN CREATEROLE").format(sql.Identifier(OWNER_ROLE))
+                )
+            if not conn.execute(
+                "SELECT 1 FROM pg_database WHERE datname = %s", (database,)
+            ).fetchone():
+                conn.execute(
+                    sql.SQL("CREATE DATABASE {} OWNER {}").format(
+                        sql.Identifier(database), sql.Identifier(OWNER_ROLE)
+                    )
+                )
         superuser_db = make_url(self.superuser_url).set(database=database)
-        with psycopg.connect(superuser_db.render_as_string(hide_password=False),
-                             autocommit=True) as conn:
+        with psycopg.connect(
+            superuser_db.render_as_string(hide_password=False), autocommit=True
+        ) as conn:
             # pgvector is not a trusted extension: the superuser creates it for the owner.
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
         return self.url(user=OWNER_ROLE, database=database)

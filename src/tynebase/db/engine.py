@@ -30,7 +30,9 @@ async def set_user(conn: AsyncConnection, user_id: UUID) -> None:
 
 def libpq_url(sqlalchemy_url: str) -> str:
     """The same URL for psycopg/libpq (without SQLAlchemy's `+psycopg` driver suffix)."""
-    return make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    return (
+        make_url(sqlalchemy_url).set(drivername="postgresql").render_as_string(hide_password=False)
+    )
 
 
 @dataclass(frozen=True)

@@ -22,19 +22,25 @@ metadata = sa.MetaData(
 
 
 def uuid_pk() -> sa.Column[Any]:
-    return sa.Column("id", UUID(as_uuid=True), primary_key=True,
-                     server_default=sa.text("gen_random_uuid()"))
+    return sa.Column(
+        "id", UUID(as_uuid=True), primary_key=True, server_default=sa.text("gen_random_uuid()")
+    )
 
 
 def tenant_fk() -> sa.Column[Any]:
     """The `tenant_id` column every tenant-owned table carries (and RLS filters on)."""
-    return sa.Column("tenant_id", UUID(as_uuid=True),
-                     sa.ForeignKey("tenants.id", ondelete="CASCADE"), nullable=False)
+    return sa.Column(
+        "tenant_id",
+        UUID(as_uuid=True),
+        sa.ForeignKey("tenants.id", ondelete="CASCADE"),
+        nullable=False,
+    )
 
 
 def created_at() -> sa.Column[Any]:
-    return sa.Column("created_at", sa.DateTime(timezone=True), nullable=False,
-                     server_default=sa.func.now())
+    return sa.Column(
+        "created_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    )
 
 
 def one_of(column: str, values: tuple[str, ...]) -> sa.CheckConstraint:

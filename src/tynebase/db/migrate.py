@@ -92,8 +92,9 @@ def check(owner_url: str) -> list[str]:
         problems.append(f"schema at {state.current or 'empty'}, code expects {state.head}")
         return problems
     with _owner_connection(owner_url) as connection:
-        diff = compare_metadata(MigrationContext.configure(connection, opts={"compare_type": True}),
-                                metadata)
+        diff = compare_metadata(
+            MigrationContext.configure(connection, opts={"compare_type": True}), metadata
+        )
         problems.extend(f"model drift: {entry}" for entry in diff)
         problems.extend(
             f"table {name} has tenant_id but lacks FORCE RLS or a USING/WITH CHECK policy"

@@ -42,26 +42,39 @@ async def do_deliver_pending(conn: AsyncConnection, settings: Settings, *, limit
     """Send queued mail through SMTP (when configured); returns how many were sent."""
     if settings.smtp_host is None:
         return 0
-    rows = (await conn.execute(
-        sa.select(outbox).where(outbox.c.sent_at.is_(None), outbox.c.attempts < MAX_ATTEMPTS)
-        .order_by(outbox.c.created_at).limit(limit).with_for_update(skip_locked=True)
-    )).all()
+    rows = (
+        await conn.execute(
+            sa.select(outbox)
+            .where(outbox.c.sent_at.is_(None), outbox.c.attempts < MAX_ATTEMPTS)
+            .order_by(outbox.c.created_at)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
     sent = 0
     for row in rows:
         try:
             await to_thread.run_sync(_send, settings, row.to_address, row.subject, row.body)
         except (OSError, smtplib.SMTPException) as exc:
             log.warning("mail delivery failed", extra={"mail_id": str(row.id), "error": str(exc)})
-            await conn.execute(outbox.update().where(outbox.c.id == row.id).values(
-                attempts=outbox.c.attempts + 1, last_error=str(exc)[:500]))
+            await conn.execute(
+                outbox.update()
+                .where(outbox.c.id == row.id)
+                .values(attempts=outbox.c.attempts + 1, last_error=str(exc)[:500])
+            )
             continue
-        await conn.execute(outbox.update().where(outbox.c.id == row.id).values(
-            sent_at=sa.func.now(), attempts=outbox.c.attempts + 1))
+        await conn.execute(
+            outbox.update()
+            .where(outbox.c.id == row.id)
+            .values(sent_at=sa.func.now(), attempts=outbox.c.attempts + 1)
+        )
         sent += 1
     return sent
 
 
-async def list_outbox(conn: AsyncConnection, *, to: str | None = None, limit: int = 50) -> list[AnyRow]:
+async def list_outbox(
+    conn: AsyncConnection, *, to: str | None = None, limit: int = 50
+) -> list[AnyRow]:
     query = sa.select(outbox).order_by(outbox.c.created_at.desc()).limit(limit)
     if to is not None:
         query = query.where(outbox.c.to_address == to.lower())

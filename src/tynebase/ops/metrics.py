@@ -28,7 +28,11 @@ class _PoolCollector(Collector):
         for name, doc, value in (
             ("tynebase_db_pool_size", "Configured pool size", pool.size()),
             ("tynebase_db_pool_checked_out", "Connections in use", pool.checkedout()),
-            ("tynebase_db_pool_overflow", "Connections beyond the pool size", max(pool.overflow(), 0)),
+            (
+                "tynebase_db_pool_overflow",
+                "Connections beyond the pool size",
+                max(pool.overflow(), 0),
+            ),
             ("tynebase_db_pool_idle", "Idle pooled connections", pool.checkedin()),
         ):
             yield GaugeMetricFamily(name, doc, value=value)
@@ -38,17 +42,30 @@ class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.http_requests = Counter(
-            "tynebase_http_requests", "HTTP requests by route template and status",
-            ["method", "route", "status"], registry=self.registry)
+            "tynebase_http_requests",
+            "HTTP requests by route template and status",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
         self.http_duration = Histogram(
-            "tynebase_http_request_duration_seconds", "HTTP request duration",
-            ["method", "route"], buckets=LATENCY_BUCKETS, registry=self.registry)
+            "tynebase_http_request_duration_seconds",
+            "HTTP request duration",
+            ["method", "route"],
+            buckets=LATENCY_BUCKETS,
+            registry=self.registry,
+        )
         self.auth_failures = Counter(
-            "tynebase_auth_failures", "Refused authentications by reason (error code)",
-            ["reason"], registry=self.registry)
+            "tynebase_auth_failures",
+            "Refused authentications by reason (error code)",
+            ["reason"],
+            registry=self.registry,
+        )
         self.rate_limited = Counter(
-            "tynebase_rate_limited", "Requests refused by a rate limit", ["limit"],
-            registry=self.registry)
+            "tynebase_rate_limited",
+            "Requests refused by a rate limit",
+            ["limit"],
+            registry=self.registry,
+        )
 
     def watch_pool(self, db: Database) -> None:
         self.registry.register(_PoolCollector(db))

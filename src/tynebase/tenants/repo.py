@@ -24,19 +24,35 @@ class Tenant:
     settings: dict[str, Any]
 
 
-_COLUMNS = (tenants.c.id, tenants.c.subdomain, tenants.c.name, tenants.c.tier, tenants.c.status,
-            tenants.c.settings)
+_COLUMNS = (
+    tenants.c.id,
+    tenants.c.subdomain,
+    tenants.c.name,
+    tenants.c.tier,
+    tenants.c.status,
+    tenants.c.settings,
+)
 
 
 def _tenant(row: AnyRow) -> Tenant:
-    return Tenant(id=row.id, subdomain=row.subdomain, name=row.name, tier=row.tier,
-                  status=row.status, settings=row.settings)
+    return Tenant(
+        id=row.id,
+        subdomain=row.subdomain,
+        name=row.name,
+        tier=row.tier,
+        status=row.status,
+        settings=row.settings,
+    )
 
 
 async def get_and_enter(conn: AsyncConnection, *, subdomain: str) -> Tenant | None:
     """Load the tenant by subdomain and, in the same statement, make it the transaction's tenant."""
-    enter = sa.func.set_config(TENANT_SETTING, sa.cast(tenants.c.id, sa.Text), True).label("entered")
-    row = (await conn.execute(sa.select(*_COLUMNS, enter).where(tenants.c.subdomain == subdomain))).first()
+    enter = sa.func.set_config(TENANT_SETTING, sa.cast(tenants.c.id, sa.Text), True).label(
+        "entered"
+    )
+    row = (
+        await conn.execute(sa.select(*_COLUMNS, enter).where(tenants.c.subdomain == subdomain))
+    ).first()
     return _tenant(row) if row else None
 
 
@@ -56,9 +72,11 @@ async def subdomain_exists(conn: AsyncConnection, subdomain: str) -> bool:
 
 
 async def insert(conn: AsyncConnection, *, subdomain: str, name: str, tier: str) -> Tenant:
-    row = (await conn.execute(
-        tenants.insert().values(subdomain=subdomain, name=name, tier=tier).returning(*_COLUMNS)
-    )).one()
+    row = (
+        await conn.execute(
+            tenants.insert().values(subdomain=subdomain, name=name, tier=tier).returning(*_COLUMNS)
+        )
+    ).one()
     return _tenant(row)
 
 

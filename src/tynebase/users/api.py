@@ -25,8 +25,14 @@ invites_router = APIRouter(prefix="/api/invites", tags=["invites"], responses=CO
 
 
 def _member_out(member: Member) -> MemberOut:
-    return MemberOut(user_id=member.user_id, email=member.email, name=member.name,
-                     role=member.role, status=member.status, joined_at=member.joined_at)
+    return MemberOut(
+        user_id=member.user_id,
+        email=member.email,
+        name=member.name,
+        role=member.role,
+        status=member.status,
+        joined_at=member.joined_at,
+    )
 
 
 @members_router.get("")
@@ -41,8 +47,9 @@ async def get_member(user_id: UUID, ctx: AuthCtx) -> MemberOut:
 
 @members_router.patch("/{user_id}")
 async def update_member(user_id: UUID, body: MemberUpdateIn, ctx: AuthCtx) -> MemberOut:
-    member = await service.do_update_member(ctx.conn, principal=ctx.principal, user_id=user_id,
-                                            role=body.role, status=body.status)
+    member = await service.do_update_member(
+        ctx.conn, principal=ctx.principal, user_id=user_id, role=body.role, status=body.status
+    )
     return _member_out(member)
 
 
@@ -59,8 +66,14 @@ async def list_invites(ctx: AuthCtx) -> list[InviteOut]:
 
 @invites_router.post("", status_code=201)
 async def create_invite(body: InviteIn, ctx: AuthCtx, background: BackgroundTasks) -> InviteOut:
-    row = await service.do_invite(ctx.conn, settings=ctx.state.settings, principal=ctx.principal,
-                                  tenant=ctx.tenant, email=body.email, role=body.role)
+    row = await service.do_invite(
+        ctx.conn,
+        settings=ctx.state.settings,
+        principal=ctx.principal,
+        tenant=ctx.tenant,
+        email=body.email,
+        role=body.role,
+    )
     background.add_task(deliver_mail, ctx.state)
     return InviteOut.model_validate(row, from_attributes=True)
 
@@ -72,6 +85,7 @@ async def revoke_invite(invite_id: UUID, ctx: AuthCtx) -> None:
 
 @invites_router.post("/accept", status_code=201, dependencies=[AuthRateLimit])
 async def accept_invite(body: InviteAcceptIn, ctx: TenantCtx) -> InviteAcceptedOut:
-    user, role = await service.do_accept_invite(ctx.conn, tenant=ctx.tenant, token=body.token,
-                                                name=body.name, password=body.password)
+    user, role = await service.do_accept_invite(
+        ctx.conn, tenant=ctx.tenant, token=body.token, name=body.name, password=body.password
+    )
     return InviteAcceptedOut(user_id=user.id, email=user.email, role=role)

@@ -34,12 +34,22 @@ async def access_member(conn: AsyncConnection, *, user_id: UUID) -> Member:
 
 
 async def _check_keeps_an_admin(conn: AsyncConnection, member: Member) -> None:
-    if member.role == "admin" and member.status == "active" and await repo.count_active_admins(conn) <= 1:
+    if (
+        member.role == "admin"
+        and member.status == "active"
+        and await repo.count_active_admins(conn) <= 1
+    ):
         raise Conflict("A workspace needs at least one active admin", code="LAST_ADMIN")
 
 
-async def do_update_member(conn: AsyncConnection, *, principal: Principal, user_id: UUID,
-                           role: str | None, status: str | None) -> Member:
+async def do_update_member(
+    conn: AsyncConnection,
+    *,
+    principal: Principal,
+    user_id: UUID,
+    role: str | None,
+    status: str | None,
+) -> Member:
     """Change a member's role or status; suspension also revokes their sessions here."""
     principal.check_role("admin")
     member = await access_member(conn, user_id=user_id)
@@ -50,7 +60,9 @@ async def do_update_member(conn: AsyncConnection, *, principal: Principal, user_
     if values:
         await repo.update_membership(conn, user_id, **values)
     if status == "suspended":
-        await auth_repo.revoke_sessions(conn, now=_now(), reason="member suspended", user_id=user_id)
+        await auth_repo.revoke_sessions(
+            conn, now=_now(), reason="member suspended", user_id=user_id
+        )
     return await access_member(conn, user_id=user_id)
 
 
@@ -67,11 +79,20 @@ async def _check_seat_available(conn: AsyncConnection, tenant: Tenant, *, taken:
     if limit is not None and taken >= limit:
         raise Forbidden(
             f"The {tenant.tier} plan has {limit} seat(s) and all are taken (pending invites count)",
-            code="SEAT_LIMIT_REACHED", details={"tier": tenant.tier, "seats": limit})
+            code="SEAT_LIMIT_REACHED",
+            details={"tier": tenant.tier, "seats": limit},
+        )
 
 
-async def do_invite(conn: AsyncConnection, *, settings: Settings, principal: Principal,
-                    tenant: Tenant, email: str, role: str) -> AnyRow:
+async def do_invite(
+    conn: AsyncConnection,
+    *,
+    settings: Settings,
+    principal: Principal,
+    tenant: Tenant,
+    email: str,
+    role: str,
+) -> AnyRow:
     """Invite by email; a pending invite holds a seat until accepted, revoked or expired."""
     principal.check_role("admin")
     email = email.lower()
@@ -83,14 +104,27 @@ async def do_invite(conn: AsyncConnection, *, settings: Settings, principal: Pri
     await _check_seat_available(conn, tenant, taken=await repo.count_seats_taken(conn, now=now))
     token = new_token()
     invite = await repo.insert_invite(
-        conn, tenant_id=tenant.id, email=email, role=role, token_hash=token_hash(token),
-        invited_by=principal.user_id, expires_at=now + timedelta(seconds=settings.invite_ttl_seconds))
-    link = (f"{settings.public_url.rstrip('/')}/invite?tenant={quote(tenant.subdomain)}"
-            f"&token={quote(token)}")
+        conn,
+        tenant_id=tenant.id,
+        email=email,
+        role=role,
+        token_hash=token_hash(token),
+        invited_by=principal.user_id,
+        expires_at=now + timedelta(seconds=settings.invite_ttl_seconds),
+    )
+    link = (
+        f"{settings.public_url.rstrip('/')}/invite?tenant={quote(tenant.subdomain)}"
+        f"&token={quote(token)}"
+    )
     await mail_service.do_queue(
-        conn, to=email, subject=f"You are invited to {tenant.name} on TyneBase",
-        body=(f"{principal.name} invited you to join {tenant.name} as {role}.\n\n{link}\n\n"
-              f"Token: {token}\n"))
+        conn,
+        to=email,
+        subject=f"You are invited to {tenant.name} on TyneBase",
+        body=(
+            f"{principal.name} invited you to join {tenant.name} as {role}.\n\n{link}\n\n"
+            f"Token: {token}\n"
+        ),
+    )
     return invite
 
 
@@ -107,8 +141,9 @@ async def do_revoke_invite(conn: AsyncConnection, *, principal: Principal, invit
     await repo.update_invite(conn, invite_id, revoked_at=_now())
 
 
-async def do_accept_invite(conn: AsyncConnection, *, tenant: Tenant, token: str,
-                           name: str | None, password: str | None) -> tuple[User, str]:
+async def do_accept_invite(
+    conn: AsyncConnection, *, tenant: Tenant, token: str, name: str | None, password: str | None
+) -> tuple[User, str]:
     """Join the workspace; a new account is created (email proven by the link) if needed."""
     now = _now()
     invite = await repo.get_invite_by_hash(conn, token_hash(token))
@@ -122,11 +157,17 @@ async def do_accept_invite(conn: AsyncConnection, *, tenant: Tenant, token: str,
     user = await repo.get_user_by_email(conn, invite.email)
     if user is None:
         if not name or not password:
-            raise ValidationFailed("New accounts need a name and a password",
-                                   details={"fields": ["name", "password"]})
+            raise ValidationFailed(
+                "New accounts need a name and a password", details={"fields": ["name", "password"]}
+            )
         check_password_strength(password, email=invite.email, name=name)
-        user = await repo.insert_user(conn, email=invite.email, name=name.strip(),
-                                      password_hash=await hash_password(password), confirmed_at=now)
+        user = await repo.insert_user(
+            conn,
+            email=invite.email,
+            name=name.strip(),
+            password_hash=await hash_password(password),
+            confirmed_at=now,
+        )
     elif user.email_confirmed_at is None:
         await repo.update_user(conn, user.id, email_confirmed_at=now)
     if await repo.get_member(conn, user.id) is not None:

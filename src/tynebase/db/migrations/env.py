@@ -7,7 +7,11 @@ from alembic import context
 from tynebase.db.schema import metadata
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, compare_type=True,
-                  transaction_per_migration=True)
+context.configure(
+    connection=connection,
+    target_metadata=metadata,
+    compare_type=True,
+    transaction_per_migration=True,
+)
 with context.begin_transaction():
     context.run_migrations()
