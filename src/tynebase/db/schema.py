@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from tynebase.auth import models as _auth  # noqa: F401
 from tynebase.db.metadata import metadata
+from tynebase.documents import models as _documents  # noqa: F401
+from tynebase.files import models as _files  # noqa: F401
+from tynebase.jobs import models as _jobs  # noqa: F401
 from tynebase.mail import models as _mail  # noqa: F401
+from tynebase.taxonomy import models as _taxonomy  # noqa: F401
 from tynebase.tenants import models as _tenants  # noqa: F401
 from tynebase.users import models as _users  # noqa: F401
 

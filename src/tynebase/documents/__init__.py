@@ -1,0 +1,1 @@
+"""Documents: content, workflow (draft → review → published), versions, lineage, shares."""

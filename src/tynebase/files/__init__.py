@@ -1,0 +1,1 @@
+"""Files: blob storage (local directory or S3), limits and quotas, signed downloads, imports."""

@@ -1,0 +1,1 @@
+"""Categories (a tree), tags, collections and templates."""
