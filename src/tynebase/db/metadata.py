@@ -43,11 +43,14 @@ def created_at() -> sa.Column[Any]:
     )
 
 
-def same_tenant_fk(column: str, table: str, *, ondelete: str = "CASCADE") -> sa.ForeignKeyConstraint:
+def same_tenant_fk(
+    column: str, table: str, *, ondelete: str = "CASCADE"
+) -> sa.ForeignKeyConstraint:
     """A reference that must stay inside the tenant, enforced by the database: foreign keys are
     checked without RLS, so a plain FK would accept another tenant's id."""
-    return sa.ForeignKeyConstraint(["tenant_id", column], [f"{table}.tenant_id", f"{table}.id"],
-                                   ondelete=ondelete)
+    return sa.ForeignKeyConstraint(
+        ["tenant_id", column], [f"{table}.tenant_id", f"{table}.id"], ondelete=ondelete
+    )
 
 
 def one_of(column: str, values: tuple[str, ...]) -> sa.CheckConstraint:

@@ -19,7 +19,7 @@ from tynebase.documents.models import documents
 
 
 def can_read(principal: Principal, *, author_id: Any, status: str, visibility: str) -> bool:
-    own = author_id == principal.user_id
+    own = bool(author_id == principal.user_id)
     if principal.role == "admin":
         return True
     if visibility == "private":
@@ -39,7 +39,8 @@ def can_edit(principal: Principal, *, author_id: Any, status: str, visibility: s
 
 def can_publish(principal: Principal, *, author_id: Any, status: str, visibility: str) -> bool:
     return principal.has_role("editor") and can_read(
-        principal, author_id=author_id, status=status, visibility=visibility)
+        principal, author_id=author_id, status=status, visibility=visibility
+    )
 
 
 def readable_clause(principal: Principal, table: sa.Table = documents) -> sa.ColumnElement[bool]:

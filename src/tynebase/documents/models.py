@@ -15,8 +15,20 @@ from tynebase.db.metadata import (
 DOCUMENT_STATUSES = ("draft", "in_review", "published")
 VISIBILITIES = ("private", "team", "public")
 VERSION_REASONS = ("create", "publish", "collab_save", "restore", "import", "ai_generated")
-LINEAGE_EVENTS = ("created", "edited", "submitted", "published", "draft_discarded", "imported",
-                  "ai_generated", "restored", "moved", "shared", "unshared", "deleted")
+LINEAGE_EVENTS = (
+    "created",
+    "edited",
+    "submitted",
+    "published",
+    "draft_discarded",
+    "imported",
+    "ai_generated",
+    "restored",
+    "moved",
+    "shared",
+    "unshared",
+    "deleted",
+)
 # Keyword search indexes this much of a body (tsvector values are capped at 1 MB); chunked
 # retrieval covers longer documents.
 SEARCH_BODY_CHARS = 200_000
@@ -56,9 +68,12 @@ documents = sa.Table(
     sa.Column("current_version", sa.Integer, nullable=False, server_default="0"),
     sa.Column("published_at", sa.DateTime(timezone=True)),
     created_at(),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
-    sa.Column("search_vector", TSVECTOR, sa.Computed(_search_vector_sql(), persisted=True),
-              nullable=False),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
+    sa.Column(
+        "search_vector", TSVECTOR, sa.Computed(_search_vector_sql(), persisted=True), nullable=False
+    ),
     same_tenant_fk("category_id", "categories", ondelete="SET NULL (category_id)"),
     sa.UniqueConstraint("tenant_id", "id"),
     one_of("status", DOCUMENT_STATUSES),

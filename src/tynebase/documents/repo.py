@@ -44,7 +44,9 @@ def to_document(row: AnyRow) -> Document:
     return Document(**{name: getattr(row, name) for name in Document.__dataclass_fields__})
 
 
-async def get(conn: AsyncConnection, document_id: UUID, *, for_update: bool = False) -> Document | None:
+async def get(
+    conn: AsyncConnection, document_id: UUID, *, for_update: bool = False
+) -> Document | None:
     query = sa.select(*DOCUMENT_COLUMNS).where(documents.c.id == document_id)
     if for_update:
         query = query.with_for_update()
@@ -53,18 +55,41 @@ async def get(conn: AsyncConnection, document_id: UUID, *, for_update: bool = Fa
 
 
 async def insert(conn: AsyncConnection, **values: Any) -> Document:
-    row = (await conn.execute(documents.insert().values(**values).returning(*DOCUMENT_COLUMNS))).one()
+    row = (
+        await conn.execute(documents.insert().values(**values).returning(*DOCUMENT_COLUMNS))
+    ).one()
     return to_document(row)
 
 
 async def update(conn: AsyncConnection, document_id: UUID, **values: Any) -> Document:
-    query = (documents.update().where(documents.c.id == document_id)
-             .values(updated_at=sa.func.now(), **values).returning(*DOCUMENT_COLUMNS))
+    query = (
+        documents.update()
+        .where(documents.c.id == document_id)
+        .values(updated_at=sa.func.now(), **values)
+        .returning(*DOCUMENT_COLUMNS)
+    )
     return to_document((await conn.execute(query)).one())
 
 
-async def insert_version(conn: AsyncConnection, *, tenant_id: UUID, document_id: UUID, number: int,
-                         title: str, body: str, reason: str, created_by: UUID | None) -> None:
-    await conn.execute(document_versions.insert().values(
-        tenant_id=tenant_id, document_id=document_id, number=number, title=title, body=body,
-        reason=reason, created_by=created_by))
+async def insert_version(
+    conn: AsyncConnection,
+    *,
+    tenant_id: UUID,
+    document_id: UUID,
+    number: int,
+    title: str,
+    body: str,
+    reason: str,
+    created_by: UUID | None,
+) -> None:
+    await conn.execute(
+        document_versions.insert().values(
+            tenant_id=tenant_id,
+            document_id=document_id,
+            number=number,
+            title=title,
+            body=body,
+            reason=reason,
+            created_by=created_by,
+        )
+    )

@@ -1,1 +1,1 @@
-"""Background jobs: procrastinate on the same PostgreSQL, with tenant-visible status and progress."""
+"""Background jobs: procrastinate on the same PostgreSQL, with status and progress per tenant."""

@@ -26,7 +26,9 @@ jobs = sa.Table(
     created_at(),
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()),
+    sa.Column(
+        "updated_at", sa.DateTime(timezone=True), nullable=False, server_default=sa.func.now()
+    ),
     sa.CheckConstraint("progress BETWEEN 0 AND 100", name="progress_range"),
     sa.Index("ix_jobs_tenant_id_created_at", "tenant_id", "created_at"),
     one_of("status", JOB_STATUSES),

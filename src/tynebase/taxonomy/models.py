@@ -21,8 +21,9 @@ def _id(name: str, *, nullable: bool = False) -> sa.Column[object]:
 
 
 def _user(name: str, *, nullable: bool = False, ondelete: str = "CASCADE") -> sa.Column[object]:
-    return sa.Column(name, UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete=ondelete),
-                     nullable=nullable)
+    return sa.Column(
+        name, UUID(as_uuid=True), sa.ForeignKey("users.id", ondelete=ondelete), nullable=nullable
+    )
 
 
 # Documents without a category are "Uncategorised" (category_id NULL): deleting a category
