@@ -1,8 +1,8 @@
 """The cross-tenant matrix (TEN-2): every tenant-scoped route, attacked from another tenant.
 
-`MATRIX` says, for each tenant-scoped route of the app, how to create the resource it acts on in
-tenant B and how to call it. For every entry, tenant A's credentials (an access token and an API
-key) must never reach B's data:
+`tests.matrix.MATRIX` says, for each tenant-scoped route of the app, how to create the resource
+it acts on in tenant B and how to call it. For every entry, tenant A's credentials (an access
+token and an API key) must never reach B's data:
 
 * A's credentials against B's ids (sent to A's workspace) get 404/403; a route without ids
   (a collection, "me") answers for A only and never shows anything of B;
@@ -17,10 +17,8 @@ the matrix.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import Any, Literal
+from collections.abc import Iterator
+from typing import Any
 
 import psycopg
 import pytest
@@ -28,180 +26,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from psycopg import sql
 
-from tests.conftest import Account, Accounts, error_code, latest_mail_token, unique
-
-DENIED = frozenset({403, 404})
-WRONG_TENANT = frozenset({401, 403})
-
-
-@dataclass
-class World:
-    """Tenant A (the attacker) and tenant B (the victim), with B's resources made on demand."""
-
-    accounts: Accounts
-    a: Account
-    b: Account
-    # Strings that identify B; none may appear in an answer given to A.
-    b_markers: set[str] = field(default_factory=set)
-
-    def __post_init__(self) -> None:
-        self.b_markers |= {self.b.tenant_id, self.b.subdomain, self.b.user_id, self.b.email}
-
-    @cached_property
-    def a_api_key(self) -> str:
-        return create_key(self.a, "admin")["key"]
-
-    @cached_property
-    def b_api_key(self) -> dict[str, Any]:
-        key = create_key(self.b, "admin")
-        self.b_markers |= {key["id"], key["prefix"]}
-        return key
-
-    @cached_property
-    def b_session_id(self) -> str:
-        response = self.b.get("/api/auth/sessions")
-        assert response.status_code == 200, response.text
-        session_id: str = response.json()[0]["id"]
-        self.b_markers.add(session_id)
-        return session_id
-
-    @cached_property
-    def b_member(self) -> Account:
-        member = self.accounts.member(self.b, "editor")
-        self.b_markers |= {member.user_id, member.email}
-        return member
-
-    @cached_property
-    def b_invite(self) -> dict[str, str]:
-        invite = invite_someone(self.accounts, self.b)
-        self.b_markers |= {invite["id"], invite["email"]}
-        return invite
-
-    @cached_property
-    def a_invite(self) -> dict[str, str]:
-        return invite_someone(self.accounts, self.a)
-
-
-def create_key(account: Account, scope: str) -> dict[str, Any]:
-    response = account.post("/api/api-keys", json={"name": f"matrix {scope}", "scope": scope})
-    assert response.status_code == 201, response.text
-    body: dict[str, Any] = response.json()
-    return body
-
-
-def invite_someone(accounts: Accounts, admin: Account) -> dict[str, str]:
-    email = f"{unique('inv')}@example.com"
-    response = admin.post("/api/invites", json={"email": email, "role": "viewer"})
-    assert response.status_code == 201, response.text
-    token = latest_mail_token(accounts.owner_url, email, "invited")
-    return {"id": response.json()["id"], "email": email, "token": token}
-
-
-@dataclass(frozen=True)
-class Target:
-    """How one route is called in the matrix.
-
-    kind:
-      "object"     - bearer auth; `path` names B's resource; A gets `cross` (404/403).
-      "collection" - bearer auth; no ids; A gets a 2xx about A only, never B's markers.
-      "credential" - no bearer; the body carries a credential (password, refresh token, invite
-                     token). `body(world, holder)` builds it for `holder`; B's credential sent to
-                     A's workspace gets `cross`, A's sent to B's workspace gets `wrong_tenant`.
-    """
-
-    kind: Literal["object", "collection", "credential"]
-    path: Callable[[World], str]
-    body: Callable[[World, Account], dict[str, Any] | None] = lambda _w, _holder: None
-    cross: frozenset[int] = DENIED
-    wrong_tenant: frozenset[int] = WRONG_TENANT
-
-
-def _path(template: str) -> Callable[[World], str]:
-    return lambda _world: template
-
-
-def _login_body(_world: World, holder: Account) -> dict[str, Any]:
-    return {"email": holder.email, "password": holder.password}
-
-
-def _refresh_body(_world: World, holder: Account) -> dict[str, Any]:
-    return {"refresh_token": holder.refresh_token}
-
-
-def _accept_body(world: World, holder: Account) -> dict[str, Any]:
-    invite = world.b_invite if holder is world.b else world.a_invite
-    return {"token": invite["token"], "name": "Someone New", "password": "mellow-otter-tuba-91"}
-
-
-# (method, route template) -> how to attack it. Every tenant-scoped route must be here.
-MATRIX: dict[tuple[str, str], Target] = {
-    # A user of one workspace logging into another: the password is right, the membership is not.
-    ("POST", "/api/auth/login"): Target("credential", _path("/api/auth/login"), _login_body),
-    # Refresh tokens live in RLS-protected rows: another workspace cannot even find them.
-    ("POST", "/api/auth/refresh"): Target(
-        "credential",
-        _path("/api/auth/refresh"),
-        _refresh_body,
-        cross=frozenset({401}),
-        wrong_tenant=frozenset({401}),
-    ),
-    ("POST", "/api/auth/logout"): Target("collection", _path("/api/auth/logout")),
-    ("GET", "/api/auth/me"): Target("collection", _path("/api/auth/me")),
-    ("GET", "/api/auth/sessions"): Target("collection", _path("/api/auth/sessions")),
-    ("DELETE", "/api/auth/sessions/{session_id}"): Target(
-        "object", lambda w: f"/api/auth/sessions/{w.b_session_id}"
-    ),
-    ("GET", "/api/api-keys"): Target("collection", _path("/api/api-keys")),
-    ("POST", "/api/api-keys"): Target(
-        "collection", _path("/api/api-keys"), lambda _w, _h: {"name": "made by A", "scope": "read"}
-    ),
-    ("DELETE", "/api/api-keys/{key_id}"): Target(
-        "object", lambda w: f"/api/api-keys/{w.b_api_key['id']}"
-    ),
-    ("POST", "/api/api-keys/{key_id}/rotate"): Target(
-        "object",
-        lambda w: f"/api/api-keys/{w.b_api_key['id']}/rotate",
-        lambda _w, _h: {"overlap_hours": 0},
-    ),
-    ("GET", "/api/users"): Target("collection", _path("/api/users")),
-    ("GET", "/api/users/{user_id}"): Target("object", lambda w: f"/api/users/{w.b_member.user_id}"),
-    ("PATCH", "/api/users/{user_id}"): Target(
-        "object",
-        lambda w: f"/api/users/{w.b_member.user_id}",
-        lambda _w, _h: {"role": "admin", "status": "suspended"},
-    ),
-    ("DELETE", "/api/users/{user_id}"): Target(
-        "object", lambda w: f"/api/users/{w.b_member.user_id}"
-    ),
-    ("GET", "/api/invites"): Target("collection", _path("/api/invites")),
-    ("POST", "/api/invites"): Target(
-        "collection",
-        _path("/api/invites"),
-        lambda _w, _h: {"email": f"{unique('x')}@example.com", "role": "viewer"},
-    ),
-    ("DELETE", "/api/invites/{invite_id}"): Target(
-        "object", lambda w: f"/api/invites/{w.b_invite['id']}"
-    ),
-    # Invite tokens are found through RLS: B's token is unknown in A's workspace and vice versa.
-    ("POST", "/api/invites/accept"): Target(
-        "credential",
-        _path("/api/invites/accept"),
-        _accept_body,
-        cross=frozenset({404}),
-        wrong_tenant=frozenset({404}),
-    ),
-    ("GET", "/api/tenant"): Target("collection", _path("/api/tenant")),
-}
-
-# /api routes that are not tenant-scoped, and why. Everything else under /api must be in MATRIX.
-NON_TENANT_ROUTES: dict[tuple[str, str], str] = {
-    ("POST", "/api/auth/signup"): "creates a user and a new workspace; there is no tenant yet",
-    ("POST", "/api/auth/confirm"): "single-use email token of a (platform-wide) user",
-    ("POST", "/api/auth/confirm/resend"): "by email address, same answer whether it exists or not",
-    ("POST", "/api/auth/password/forgot"): "by email address, same answer whether it exists or not",
-    ("POST", "/api/auth/password/reset"): "single-use email token of a (platform-wide) user",
-    ("GET", "/api/docs"): "static Swagger UI page, no data",
-}
+from tests.conftest import Account, Accounts, error_code, latest_mail_token
+from tests.matrix import MATRIX, NON_TENANT_ROUTES
+from tests.matrix.core import WRONG_TENANT, Target, World, create_key
 
 
 def _api_routes(app: FastAPI) -> Iterator[tuple[str, str]]:
