@@ -1,4 +1,6 @@
-"""Rate limits (sliding window, `limits` library): per IP on auth routes, per tenant on the API.
+"""Rate limits (exact moving window, `limits` library): per IP on auth routes and per tenant.
+
+A moving window counts exactly; a sliding-window estimate lets bursts through at window edges.
 
 Storage is in-memory by default; `TYNEBASE_RATE_LIMIT_STORAGE_URL=redis://...` shares the counters
 between API processes.
@@ -11,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
-from limits.aio.strategies import SlidingWindowCounterRateLimiter
+from limits.aio.strategies import MovingWindowRateLimiter
 from limits.storage import storage_from_string
 
 from tynebase.errors import RateLimited
@@ -41,7 +43,7 @@ class RateLimiter:
         url = settings.rate_limit_storage_url.removeprefix("async+")
         # redis-py's asyncio client (the same library the rest of TyneBase uses for Redis).
         options = {"implementation": "redispy"} if url.startswith("redis") else {}
-        self._limiter = SlidingWindowCounterRateLimiter(
+        self._limiter = MovingWindowRateLimiter(
             storage_from_string(f"async+{url}", **options)
         )
         self.auth_per_ip: RateLimitItem = parse(settings.rate_limit_auth_per_ip)
