@@ -13,11 +13,20 @@ from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    ByteSize,
+    Field,
+    SecretStr,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
 
 MIN_SECRET_LENGTH = 32
+MIB = 1024 * 1024
+GIB = 1024 * MIB
 # Values that show up in copy-pasted examples; production refuses them.
 KNOWN_DEFAULT_SECRETS = frozenset({"changeme", "change-me", "secret", "dev", "development"})
 
@@ -76,6 +85,36 @@ class Settings(BaseSettings):
     smtp_from: str = "TyneBase <no-reply@localhost>"
     smtp_starttls: bool = True
 
+    # Job queue (procrastinate). `serve` runs a worker in-process unless this is false; `api`
+    # runs one only when it is true.
+    run_worker_in_process: bool | None = None
+    worker_concurrency: int = Field(default=4, ge=1, le=100)
+    worker_poll_seconds: float = Field(default=5.0, gt=0)
+    worker_heartbeat_seconds: float = Field(default=10.0, gt=0)
+    worker_stalled_seconds: float = Field(default=30.0, gt=0)
+    worker_shutdown_seconds: float = Field(default=30.0, ge=0)
+    job_max_attempts: int = Field(default=5, ge=1, le=100)
+    job_retry_base_seconds: float = Field(default=2.0, ge=0)
+    job_retry_max_seconds: float = Field(default=600.0, ge=0)
+    job_task_modules: list[str] = Field(default_factory=list)
+
+    # Blob store (FILE-1): unset = `<data_dir>/blobs`; `file:///path` or `s3://bucket/prefix`.
+    storage_url: str | None = None
+    s3_endpoint_url: str | None = None
+    s3_region: str | None = None
+    s3_access_key_id: str | None = None
+    s3_secret_access_key: SecretStr | None = None
+    # Per-kind upload limits and per-tier quotas; sizes accept units ("10MiB", "5GB").
+    file_max_image_bytes: ByteSize = ByteSize(10 * MIB)
+    file_max_document_bytes: ByteSize = ByteSize(50 * MIB)
+    file_max_audio_bytes: ByteSize = ByteSize(200 * MIB)
+    file_max_video_bytes: ByteSize = ByteSize(500 * MIB)
+    storage_quota_free_bytes: ByteSize | None = ByteSize(500 * MIB)
+    storage_quota_base_bytes: ByteSize | None = ByteSize(5 * GIB)
+    storage_quota_pro_bytes: ByteSize | None = ByteSize(50 * GIB)
+    storage_quota_enterprise_bytes: ByteSize | None = None  # unlimited
+    file_url_ttl_seconds: int = Field(default=600, ge=10, le=7 * 24 * 3600)
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -93,6 +132,16 @@ class Settings(BaseSettings):
         if url.get_backend_name() not in {"postgresql", "postgres"}:
             raise ValueError("must be a postgresql:// URL")
         return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+    @model_validator(mode="after")
+    def _stalled_after_heartbeats(self) -> Settings:
+        # A live worker must never look stalled: several heartbeats fit in the stall window.
+        if self.worker_stalled_seconds < 2 * self.worker_heartbeat_seconds:
+            raise ValueError(
+                "TYNEBASE_WORKER_STALLED_SECONDS must be at least twice "
+                "TYNEBASE_WORKER_HEARTBEAT_SECONDS"
+            )
+        return self
 
     @model_validator(mode="after")
     def _production_refuses_defaults(self) -> Settings:

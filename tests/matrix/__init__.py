@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from tests.matrix import auth
+from tests.matrix import auth, documents, files, jobs, search, taxonomy
 from tests.matrix.core import Target
 
-AREAS: tuple[ModuleType, ...] = (auth,)
+AREAS: tuple[ModuleType, ...] = (auth, documents, search, files, taxonomy, jobs)
 
 MATRIX: dict[tuple[str, str], Target] = {}
 NON_TENANT_ROUTES: dict[tuple[str, str], str] = {}

@@ -18,11 +18,20 @@ from tynebase.auth import api as auth_api
 from tynebase.auth.signing import KeyRing
 from tynebase.db.engine import Database, DatabaseUrls
 from tynebase.db.migrate import head_revision
+from tynebase.documents import api as documents_api
+from tynebase.export import api as export_api
+from tynebase.files import api as files_api
+from tynebase.imports import api as imports_api
+from tynebase.jobs import api as jobs_api
 from tynebase.ops import health
 from tynebase.ops.metrics import Metrics
+from tynebase.search import api as search_api
 from tynebase.settings import Settings
+from tynebase.taxonomy import api as taxonomy_api
+from tynebase.taxonomy import collections_api
 from tynebase.tenants import api as tenants_api
 from tynebase.users import api as users_api
+from tynebase.workers.worker import in_process_worker
 
 
 class SchemaOutOfDate(RuntimeError):
@@ -65,7 +74,11 @@ def create_app(settings: Settings, urls: DatabaseUrls) -> FastAPI:
             app.state.tynebase = AppState(
                 settings=settings, db=db, keyring=keyring, limiter=limiter, metrics=metrics
             )
-            yield
+            if settings.run_worker_in_process:
+                async with in_process_worker(settings, db):
+                    yield
+            else:
+                yield
         finally:
             await db.dispose()
 
@@ -84,6 +97,18 @@ def create_app(settings: Settings, urls: DatabaseUrls) -> FastAPI:
         users_api.members_router,
         users_api.invites_router,
         tenants_api.router,
+        documents_api.router,
+        documents_api.shares_router,
+        documents_api.public_router,
+        taxonomy_api.categories_router,
+        taxonomy_api.tags_router,
+        taxonomy_api.templates_router,
+        collections_api.router,
+        search_api.router,
+        export_api.router,
+        files_api.router,
+        imports_api.router,
+        jobs_api.router,
     ):
         app.include_router(router)
     app.add_middleware(RequestMiddleware, metrics=metrics)

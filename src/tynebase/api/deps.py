@@ -117,6 +117,11 @@ async def _request_context(
         yield RequestContext(conn=conn, tenant=tenant, state=state, principal=principal)
 
 
+# For endpoints that must not hold one transaction for their whole run (streaming uploads):
+# authenticate in a short unit of work, then open their own.
+authenticated_unit_of_work = asynccontextmanager(_request_context)
+
+
 # scope="function": commit before the response is sent, so a client never sees success for a
 # transaction that then fails to commit.
 TenantCtx = Annotated[TenantContext, Depends(_tenant_context, scope="function")]

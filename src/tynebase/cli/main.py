@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from tynebase.cli import db, keys, mail, serve, tenant, user
+from tynebase.cli import db, files, jobs, keys, mail, serve, tenant, tenant_archive, user
 
 app = typer.Typer(
     help="TyneBase: a self-hostable, multi-tenant knowledge base.",
@@ -13,8 +13,12 @@ app = typer.Typer(
 )
 app.command()(serve.serve)
 app.command()(serve.api)
+app.command()(jobs.worker)
 app.add_typer(db.app, name="db")
+tenant_archive.register(tenant.app)
 app.add_typer(tenant.app, name="tenant")
 app.add_typer(user.app, name="user")
 app.add_typer(mail.app, name="mail")
 app.add_typer(keys.app, name="keys")
+app.add_typer(jobs.app, name="jobs")
+app.add_typer(files.app, name="files")

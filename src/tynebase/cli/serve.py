@@ -9,8 +9,12 @@ from tynebase.api.app import create_app
 from tynebase.cli.common import console, load_settings, opened
 
 
-def _run_api(*, host: str | None, port: int | None, upgrade: bool) -> None:
+def _run_api(*, host: str | None, port: int | None, upgrade: bool, worker: bool) -> None:
     settings = load_settings(quiet=False)
+    if settings.run_worker_in_process is None:
+        # One machine (`serve`) runs jobs in-process; scaled-out API processes leave them to
+        # `tynebase worker`.
+        settings = settings.model_copy(update={"run_worker_in_process": worker})
     with opened(settings, upgrade=upgrade) as database:
         app = create_app(settings, database.urls)
         bind_host, bind_port = host or settings.host, port or settings.port
@@ -37,8 +41,8 @@ def serve(
     host: str | None = typer.Option(None, help="Bind address (TYNEBASE_HOST)"),
     port: int | None = typer.Option(None, help="Port (TYNEBASE_PORT)"),
 ) -> None:
-    """Run TyneBase on this machine: migrates the schema, then serves API and web."""
-    _run_api(host=host, port=port, upgrade=True)
+    """Run TyneBase on this machine: migrates the schema, then serves API and web and runs jobs."""
+    _run_api(host=host, port=port, upgrade=True, worker=True)
 
 
 def api(
@@ -46,4 +50,4 @@ def api(
     port: int | None = typer.Option(None, help="Port (TYNEBASE_PORT)"),
 ) -> None:
     """Run one API process (scale-out); the schema must be at head (`tynebase db upgrade`)."""
-    _run_api(host=host, port=port, upgrade=False)
+    _run_api(host=host, port=port, upgrade=False, worker=False)

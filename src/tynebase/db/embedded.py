@@ -77,4 +77,9 @@ class EmbeddedPostgres:
         ) as conn:
             # pgvector is not a trusted extension: the superuser creates it for the owner.
             conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+            # Keyword search under row-level security: PostgreSQL lets the GIN index answer
+            # `tsvector @@ tsquery` ahead of the tenant policy only if the operator is LEAKPROOF;
+            # otherwise every search reads all of the tenant's rows. It reveals nothing but its
+            # boolean result, but only a superuser may say so (docs/PERFORMANCE.md, "Search").
+            conn.execute("ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF")
         return self.url(user=OWNER_ROLE, database=database)

@@ -20,6 +20,14 @@ from tynebase.db.rls import UNPROTECTED_TENANT_TABLES_SQL
 from tynebase.db.roles import grant_app_privileges
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+# Tables owned by a library, not by our models: procrastinate (the job queue) creates its own in
+# migration 0003 from its packaged schema, so model comparison must not call them drift.
+FOREIGN_TABLE_PREFIXES = ("procrastinate_",)
+
+
+def include_name(name: str | None, type_: str, parent_names: object) -> bool:
+    """Alembic filter: compare (and autogenerate) only the tables our models define."""
+    return not (type_ == "table" and name is not None and name.startswith(FOREIGN_TABLE_PREFIXES))
 
 
 @dataclass(frozen=True)
@@ -93,7 +101,10 @@ def check(owner_url: str) -> list[str]:
         return problems
     with _owner_connection(owner_url) as connection:
         diff = compare_metadata(
-            MigrationContext.configure(connection, opts={"compare_type": True}), metadata
+            MigrationContext.configure(
+                connection, opts={"compare_type": True, "include_name": include_name}
+            ),
+            metadata,
         )
         problems.extend(f"model drift: {entry}" for entry in diff)
         problems.extend(

@@ -1,0 +1,1 @@
+"""Search: ranked keyword search over the documents a caller may read (DOC-8)."""

@@ -1,0 +1,1 @@
+"""The job worker: procrastinate app, task runner, stalled-job recovery, maintenance tasks."""
