@@ -24,20 +24,27 @@ _PRINCIPAL_COLUMNS = (
 )
 
 
+# Built once (hot path: every request with an access token).
+_SESSION_PRINCIPAL = (
+    sa.select(*_PRINCIPAL_COLUMNS, auth_sessions.c.revoked_at, auth_sessions.c.expires_at)
+    .select_from(
+        auth_sessions.join(users, users.c.id == auth_sessions.c.user_id).outerjoin(
+            memberships, memberships.c.user_id == users.c.id
+        )
+    )
+    .where(
+        auth_sessions.c.id == sa.bindparam("session_id"),
+        auth_sessions.c.user_id == sa.bindparam("user_id"),
+    )
+)
+
+
 async def session_principal_row(
     conn: AsyncConnection, *, session_id: UUID, user_id: UUID
 ) -> AnyRow | None:
     """User, membership and session state for an access token, in one round trip."""
-    query = (
-        sa.select(*_PRINCIPAL_COLUMNS, auth_sessions.c.revoked_at, auth_sessions.c.expires_at)
-        .select_from(
-            auth_sessions.join(users, users.c.id == auth_sessions.c.user_id).outerjoin(
-                memberships, memberships.c.user_id == users.c.id
-            )
-        )
-        .where(auth_sessions.c.id == session_id, auth_sessions.c.user_id == user_id)
-    )
-    return (await conn.execute(query)).first()
+    params = {"session_id": session_id, "user_id": user_id}
+    return (await conn.execute(_SESSION_PRINCIPAL, params)).first()
 
 
 async def api_key_principal_row(conn: AsyncConnection, *, prefix: str) -> AnyRow | None:

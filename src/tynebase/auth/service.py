@@ -247,9 +247,10 @@ async def access_principal(
     """The caller behind a bearer credential (access JWT or API key) in `tenant`, or 401/403."""
     if credential.startswith("tb_"):
         return await _api_key_principal(conn, tenant=tenant, key=credential)
-    if keyring.needs_refresh(KeyRing.kid_of(credential)):
+    kid = KeyRing.kid_of(credential)
+    if keyring.needs_refresh(kid):
         await keyring.load(conn)
-    claims = keyring.verify(credential)
+    claims = keyring.verify(credential, kid=kid)
     if claims.tenant_id != tenant.id:
         raise Unauthenticated("This token belongs to another workspace", code="INVALID_TOKEN")
     row = await repo.session_principal_row(

@@ -136,8 +136,8 @@ class KeyRing:
             return None
         return kid if isinstance(kid, str) else None
 
-    def verify(self, token: str) -> AccessClaims:
-        kid = self.kid_of(token)
+    def verify(self, token: str, *, kid: str | None) -> AccessClaims:
+        """Verify `token` whose header names `kid` (read once by the caller: parsing is costly)."""
         key = self._keys.get(kid or "")
         if key is None:
             raise Unauthenticated(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+
 import typer
 import uvicorn
 
@@ -26,6 +28,10 @@ def _run_api(*, host: str | None, port: int | None, upgrade: bool, worker: bool)
         console.print(
             f"TyneBase on http://{bind_host}:{bind_port} (database: {where})", highlight=False
         )
+        # Everything imported so far lives for the whole process: keep it out of the cyclic GC,
+        # whose full passes otherwise pause requests (measured in docs/PERFORMANCE.md).
+        gc.collect()
+        gc.freeze()
         uvicorn.run(
             app,
             host=bind_host,

@@ -34,6 +34,13 @@ _COLUMNS = (
 )
 
 
+# Built once: the per-request hot path then skips statement construction and cache-key work.
+_GET_AND_ENTER = sa.select(
+    *_COLUMNS,
+    sa.func.set_config(TENANT_SETTING, sa.cast(tenants.c.id, sa.Text), True).label("entered"),
+).where(tenants.c.subdomain == sa.bindparam("subdomain"))
+
+
 def _tenant(row: AnyRow) -> Tenant:
     return Tenant(
         id=row.id,
@@ -47,12 +54,7 @@ def _tenant(row: AnyRow) -> Tenant:
 
 async def get_and_enter(conn: AsyncConnection, *, subdomain: str) -> Tenant | None:
     """Load the tenant by subdomain and, in the same statement, make it the transaction's tenant."""
-    enter = sa.func.set_config(TENANT_SETTING, sa.cast(tenants.c.id, sa.Text), True).label(
-        "entered"
-    )
-    row = (
-        await conn.execute(sa.select(*_COLUMNS, enter).where(tenants.c.subdomain == subdomain))
-    ).first()
+    row = (await conn.execute(_GET_AND_ENTER, {"subdomain": subdomain})).first()
     return _tenant(row) if row else None
 
 
