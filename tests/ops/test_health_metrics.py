@@ -88,3 +88,14 @@ def test_auth_failures_are_counted_by_reason(client: TestClient, admin: Account)
         headers={"X-Tenant-Subdomain": admin.subdomain, "Authorization": "Bearer not-a-jwt"},
     )
     assert 'tynebase_auth_failures_total{reason="INVALID_TOKEN"}' in client.get("/metrics").text
+
+
+def test_oversized_json_bodies_are_refused_before_reading(admin: Account) -> None:
+    response = admin.post(
+        "/api/documents",
+        content=b"{" + b" " * (25 * 1024 * 1024) + b"}",
+        headers={"content-type": "application/json"},
+    )
+    assert response.status_code == 413
+    assert response.json()["error"]["code"] == "PAYLOAD_TOO_LARGE"
+    assert response.headers["X-Request-ID"]

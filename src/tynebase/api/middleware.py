@@ -20,6 +20,11 @@ log = logging.getLogger("tynebase.request")
 _VALID_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 UNMATCHED_ROUTE = "<unmatched>"
 RATE_LIMIT_HEADERS = "rate_limit_headers"  # key in the request state
+MIB = 1024 * 1024
+# JSON bodies are read whole before validation: refuse oversized ones before reading them.
+# A 10 MB document body can grow up to ~2x when escaped as JSON.
+MAX_BODY_BYTES = 24 * MIB
+STREAMING_UPLOAD_PREFIXES = ("/api/files", "/api/imports")
 
 
 def _error_body(code: str, message: str) -> bytes:
@@ -57,6 +62,15 @@ class RequestMiddleware:
             await send(message)
 
         try:
+            if self._too_large(scope, headers):
+                await self._send_error(
+                    send_with_headers,
+                    413,
+                    "PAYLOAD_TOO_LARGE",
+                    f"Request bodies are limited to {MAX_BODY_BYTES // MIB} MiB "
+                    "(files go to /api/files, which streams them)",
+                )
+                return
             await self.app(scope, receive, send_with_headers)
         except Exception:
             log.exception("unhandled error")
@@ -65,6 +79,13 @@ class RequestMiddleware:
         finally:
             self._observe(scope, state, response["status"], time.perf_counter() - started)
             request_id_var.reset(reset_token)
+
+    @staticmethod
+    def _too_large(scope: Scope, headers: Headers) -> bool:
+        if scope["path"].startswith(STREAMING_UPLOAD_PREFIXES):
+            return False
+        length = headers.get("content-length", "")
+        return length.isdigit() and int(length) > MAX_BODY_BYTES
 
     @staticmethod
     async def _send_error(send: Send, status: int, code: str, message: str) -> None:
