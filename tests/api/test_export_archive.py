@@ -298,3 +298,21 @@ def test_bad_archives_and_unknown_workspaces_are_refused_and_leave_nothing(
     )
     assert not (tmp_path / "x.zip").exists()
     assert not (tmp_path / "x.zip.partial").exists()
+
+
+def test_export_refuses_files_whose_bytes_are_missing_or_changed(
+    admin: Account, owner_sql: Any, database: TestDatabase, seeded: dict[str, Any], tmp_path: Path
+) -> None:
+    stored = rows(owner_sql, admin.tenant_id, "files", "id")  # two files, the same bytes
+    blobs = [database.base_dir / "blobs" / f["storage_key"] for f in stored]
+    for blob in blobs:
+        blob.write_bytes(b"not what was uploaded")
+    out = tmp_path / "a.zip"
+    error = fails_with("BLOB_MISMATCH", lambda: export_here(database, admin.subdomain, out))
+    assert error.details["sha256"] == stored[0]["sha256"]
+    for blob in blobs:
+        blob.unlink()
+    error = fails_with("BLOB_MISMATCH", lambda: export_here(database, admin.subdomain, out))
+    assert error.details["storage_key"] in {f["storage_key"] for f in stored}
+    assert not out.exists()
+    assert not (tmp_path / "a.zip.partial").exists()

@@ -19,6 +19,11 @@ from tynebase.db.engine import libpq_url
 from tynebase.db.rls import UNPROTECTED_TENANT_TABLES_SQL
 from tynebase.db.roles import grant_app_privileges
 
+# RLS lets the planner use the GIN index for `@@` only if the operator cannot leak rows.
+FULL_TEXT_LEAKPROOF_SQL = (
+    "SELECT proleakproof FROM pg_proc "
+    "WHERE oid = 'pg_catalog.ts_match_vq(tsvector, tsquery)'::regprocedure"
+)
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 # Tables owned by a library, not by our models: procrastinate (the job queue) creates its own in
 # migration 0003 from its packaged schema, so model comparison must not call them drift.
@@ -111,4 +116,9 @@ def check(owner_url: str) -> list[str]:
             f"table {name} has tenant_id but lacks FORCE RLS or a USING/WITH CHECK policy"
             for (name,) in connection.execute(sa.text(UNPROTECTED_TENANT_TABLES_SQL))
         )
+        if not connection.execute(sa.text(FULL_TEXT_LEAKPROOF_SQL)).scalar():
+            problems.append(
+                "full-text search cannot use its index under row-level security: as a superuser "
+                "run ALTER FUNCTION pg_catalog.ts_match_vq(tsvector, tsquery) LEAKPROOF"
+            )
     return problems
