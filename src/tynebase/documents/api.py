@@ -10,9 +10,8 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from tynebase.api.deps import AuthCtx, app_state
 from tynebase.api.schemas import COMMON_ERRORS
-from tynebase.auth.principal import Principal
 from tynebase.db.metadata import AnyRow
-from tynebase.documents import access, lineage, service, shares, versions, workflow
+from tynebase.documents import lineage, service, shares, versions, workflow
 from tynebase.documents.cursor import MAX_CURSOR_CHARS
 from tynebase.documents.render import render_safe_html
 from tynebase.documents.repo import Document, ListFilters
@@ -26,8 +25,6 @@ from tynebase.documents.schemas import (
     DocumentUpdateIn,
     LineageEntryOut,
     LineagePageOut,
-    PendingDraftOut,
-    PermissionsOut,
     ShareCreatedOut,
     SharedDocumentOut,
     ShareIn,
@@ -37,6 +34,7 @@ from tynebase.documents.schemas import (
     VersionPageOut,
     VersionSummaryOut,
     Visibility,
+    document_out,
 )
 
 router = APIRouter(prefix="/api/documents", tags=["documents"], responses=COMMON_ERRORS)
@@ -48,41 +46,8 @@ Limit = Annotated[int, Query(ge=1, le=100)]
 Cursor = Annotated[str | None, Query(max_length=MAX_CURSOR_CHARS)]
 
 
-def _document_out(principal: Principal, document: Document, tags: list[str]) -> DocumentOut:
-    rights = document.rights
-    editable = access.can_edit(principal, **rights)
-    pending = None
-    if editable and document.has_pending_draft:
-        pending = PendingDraftOut(
-            title=document.draft_title if document.draft_title is not None else document.title,
-            body=document.draft_body if document.draft_body is not None else document.body,
-            updated_at=document.draft_updated_at,
-        )
-    return DocumentOut(
-        id=document.id,
-        title=document.title,
-        body=document.body,
-        status=document.status,
-        visibility=document.visibility,
-        category_id=document.category_id,
-        author_id=document.author_id,
-        tags=tags,
-        current_version=document.current_version,
-        published_at=document.published_at,
-        created_at=document.created_at,
-        updated_at=document.updated_at,
-        pending_draft=pending,
-        permissions=PermissionsOut(
-            edit=editable,
-            publish=access.can_publish(principal, **rights),
-            delete=access.can_delete(principal, **rights),
-            share=editable and document.status == "published",
-        ),
-    )
-
-
 async def _respond(ctx: AuthCtx, document: Document) -> DocumentOut:
-    return _document_out(ctx.principal, document, await service.tags_of(ctx.conn, document.id))
+    return document_out(ctx.principal, document, await service.tags_of(ctx.conn, document.id))
 
 
 # --- CRUD ----------------------------------------------------------------------------------------

@@ -8,6 +8,10 @@ from uuid import UUID
 
 from pydantic import BaseModel, Field, StringConstraints
 
+from tynebase.auth.principal import Principal
+from tynebase.documents import access
+from tynebase.documents.repo import Document
+
 # PostgreSQL text cannot hold NUL: refuse it here (400) rather than fail the write (500).
 NO_NUL = r"^[^\x00]*$"
 
@@ -152,3 +156,37 @@ class SharedDocumentOut(BaseModel):
     title: str
     body: str
     html: str
+
+
+def document_out(principal: Principal, document: Document, tags: list[str]) -> DocumentOut:
+    """What a caller sees of a document: the pending draft only if they may edit it."""
+    rights = document.rights
+    editable = access.can_edit(principal, **rights)
+    pending = None
+    if editable and document.has_pending_draft:
+        pending = PendingDraftOut(
+            title=document.draft_title if document.draft_title is not None else document.title,
+            body=document.draft_body if document.draft_body is not None else document.body,
+            updated_at=document.draft_updated_at,
+        )
+    return DocumentOut(
+        id=document.id,
+        title=document.title,
+        body=document.body,
+        status=document.status,
+        visibility=document.visibility,
+        category_id=document.category_id,
+        author_id=document.author_id,
+        tags=tags,
+        current_version=document.current_version,
+        published_at=document.published_at,
+        created_at=document.created_at,
+        updated_at=document.updated_at,
+        pending_draft=pending,
+        permissions=PermissionsOut(
+            edit=editable,
+            publish=access.can_publish(principal, **rights),
+            delete=access.can_delete(principal, **rights),
+            share=editable and document.status == "published",
+        ),
+    )

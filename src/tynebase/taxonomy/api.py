@@ -8,7 +8,7 @@ from fastapi import APIRouter, Response
 
 from tynebase.api.deps import AuthCtx
 from tynebase.api.schemas import COMMON_ERRORS
-from tynebase.documents.repo import Document
+from tynebase.documents.schemas import DocumentOut, document_out
 from tynebase.taxonomy import service
 from tynebase.taxonomy.repo import Category, Tag, TagCount, Template
 from tynebase.taxonomy.schemas import (
@@ -21,7 +21,6 @@ from tynebase.taxonomy.schemas import (
     TagIn,
     TagOut,
     TagRenamedOut,
-    TemplateDocumentOut,
     TemplateIn,
     TemplateOut,
     TemplateUpdateIn,
@@ -159,21 +158,6 @@ def _template_out(template: Template) -> TemplateOut:
     )
 
 
-def _document_out(document: Document) -> TemplateDocumentOut:
-    return TemplateDocumentOut(
-        id=document.id,
-        title=document.title,
-        body=document.body,
-        status=document.status,
-        visibility=document.visibility,
-        category_id=document.category_id,
-        author_id=document.author_id,
-        current_version=document.current_version,
-        created_at=document.created_at,
-        updated_at=document.updated_at,
-    )
-
-
 @templates_router.get("")
 async def list_templates(ctx: AuthCtx) -> list[TemplateOut]:
     """Global templates (read-only), then the workspace's own."""
@@ -221,7 +205,7 @@ async def delete_template(template_id: UUID, ctx: AuthCtx) -> None:
 @templates_router.post("/{template_id}/use", status_code=201)
 async def use_template(
     template_id: UUID, ctx: AuthCtx, body: TemplateUseIn | None = None
-) -> TemplateDocumentOut:
+) -> DocumentOut:
     """A new draft document from the template (contributors and above)."""
     body = body or TemplateUseIn()
     document = await service.do_use_template(
@@ -232,4 +216,4 @@ async def use_template(
         title=body.title,
         category_id=body.category_id,
     )
-    return _document_out(document)
+    return document_out(ctx.principal, document, tags=[])

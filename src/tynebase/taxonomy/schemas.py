@@ -196,18 +196,3 @@ class TemplateOut(BaseModel):
 class TemplateUseIn(BaseModel):
     title: Title | None = None  # the template's title when left out
     category_id: UUID | None = None
-
-
-class TemplateDocumentOut(BaseModel):
-    """The draft a template made."""
-
-    id: UUID
-    title: str
-    body: str
-    status: str
-    visibility: str
-    category_id: UUID | None
-    author_id: UUID | None
-    current_version: int
-    created_at: datetime
-    updated_at: datetime
