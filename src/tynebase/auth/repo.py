@@ -10,6 +10,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth.models import api_keys, auth_sessions, email_tokens, refresh_tokens
+from tynebase.auth.revocation import announce_access_change
 from tynebase.db.metadata import AnyRow
 from tynebase.users.models import memberships, users
 
@@ -106,6 +107,7 @@ async def revoke_sessions(
     if user_id is not None:
         query = query.where(auth_sessions.c.user_id == user_id)
     result = await conn.execute(query.values(revoked_at=now, revoked_reason=reason))
+    await announce_access_change(conn, reason=reason, user_id=user_id, session_id=session_id)
     return int(result.rowcount)
 
 

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tynebase.auth import repo as auth_repo
 from tynebase.auth.passwords import check_password_strength, hash_password
 from tynebase.auth.principal import Principal
+from tynebase.auth.revocation import announce_access_change
 from tynebase.auth.tokens import new_token, token_hash
 from tynebase.db.metadata import AnyRow
 from tynebase.errors import Conflict, Forbidden, Gone, NotFound, ValidationFailed
@@ -63,6 +64,9 @@ async def do_update_member(
         await auth_repo.revoke_sessions(
             conn, now=_now(), reason="member suspended", user_id=user_id
         )
+    elif role is not None and role != member.role:
+        # Live connections hold the old role (a collab socket may still be writable).
+        await announce_access_change(conn, reason="role changed", user_id=user_id)
     return await access_member(conn, user_id=user_id)
 
 
