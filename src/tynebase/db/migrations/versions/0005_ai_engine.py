@@ -1,4 +1,4 @@
-"""AI engine: provider preferences, credit pools and ledger, consents (AI-1..5, GDPR-2).
+"""AI engine: provider preferences per tenant and the provider call log (AI-1, AI-2).
 
 Revision ID: 0005
 Revises: 0004
