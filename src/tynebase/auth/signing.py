@@ -25,6 +25,7 @@ from tynebase.errors import Unauthenticated
 log = logging.getLogger(__name__)
 ALGORITHM = "HS256"
 CLOCK_SKEW_SECONDS = 30
+VERIFIED_CACHE_SIZE = 4096
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,9 @@ class KeyRing:
         self._keys: dict[str, bytes] = {}
         self._signing_kid: str | None = None
         self._loaded_at = 0.0
+        # token -> (kid, claims) of tokens already verified: a client sends the same token for
+        # its whole lifetime, and HS256 decoding is the largest CPU cost of authenticating.
+        self._verified: dict[str, tuple[str, AccessClaims]] = {}
 
     async def load(self, conn: AsyncConnection) -> None:
         """Read the keys; creates the first one on a fresh database."""
@@ -136,8 +140,30 @@ class KeyRing:
             return None
         return kid if isinstance(kid, str) else None
 
+    def cached_claims(self, token: str) -> AccessClaims | None:
+        """Claims of a token this process already verified, while its key and expiry still hold.
+
+        A key dropped from the ring (retired past its overlap, or rotated away in an emergency)
+        invalidates its cached tokens at the next refresh, as it would a fresh verification.
+        """
+        hit = self._verified.get(token)
+        if hit is None:
+            return None
+        kid, claims = hit
+        if kid not in self._keys or time.time() > claims.expires_at + CLOCK_SKEW_SECONDS:
+            del self._verified[token]
+            return None
+        return claims
+
     def verify(self, token: str, *, kid: str | None) -> AccessClaims:
         """Verify `token` whose header names `kid` (read once by the caller: parsing is costly)."""
+        claims = self._decode(token, kid=kid)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()  # bounded; refilled by the tokens still in use
+        self._verified[token] = (kid or "", claims)
+        return claims
+
+    def _decode(self, token: str, *, kid: str | None) -> AccessClaims:
         key = self._keys.get(kid or "")
         if key is None:
             raise Unauthenticated(
