@@ -1,0 +1,254 @@
+"""Collaboration benchmark (docs/PERFORMANCE.md): 500 clients over 50 documents, each sending
+2 small edits per second to one `tynebase collab` process; then the same load against Hocuspocus
+(npm @hocuspocus/server v4, in memory) in the same run. Prints JSON: fan-out latency p50/p95/p99,
+server CPU, RSS per idle connection, lost updates, and the ratios to the peer.
+
+    .venv/bin/python -m bench.collab.run [--clients 500] [--documents 50] [--seconds 20]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+from fastapi.testclient import TestClient
+from tests.collab.conftest import NODE_DIR, CollabProcess, free_port, stored_text
+from tests.conftest import Accounts, TestDatabase, make_settings
+from tests.matrix.documents import make_document
+
+from tynebase.api.app import create_app
+from tynebase.db.embedded import EmbeddedPostgres
+from tynebase.db.engine import DatabaseUrls
+from tynebase.db.setup import prepare_schema
+
+HERE = Path(__file__).parent
+
+
+def _ensure_node_modules() -> None:
+    if not (NODE_DIR / "node_modules" / "yjs").exists():
+        subprocess.run(["npm", "ci", "--no-audit", "--no-fund"], cwd=NODE_DIR, check=True)
+
+
+def _sample(process: psutil.Process) -> tuple[int, float]:
+    rss = process.memory_info().rss
+    for child in process.children(recursive=True):
+        rss += child.memory_info().rss
+    times = process.cpu_times()
+    return rss, times.user + times.system
+
+
+def _load(
+    mode: str,
+    url: str,
+    clients: list[dict[str, str]],
+    server: psutil.Process,
+    seconds: int,
+    generators: int,
+) -> dict[str, Any]:
+    """Run the load from `generators` Node processes (documents split between them; the
+    tokens carry their send time, so latency is measured across processes)."""
+    rooms = sorted({c["room"] for c in clients})
+    shares = [
+        [c for c in clients if rooms.index(c["room"]) % generators == g] for g in range(generators)
+    ]
+    time.sleep(1)
+    rss_before, _ = _sample(server)
+    procs = []
+    for share in shares:
+        config = Path(tempfile.mkstemp(suffix=".json")[1])
+        config.write_text(json.dumps({"mode": mode, "url": url, "clients": share, "raw": True}))
+        procs.append(
+            subprocess.Popen(
+                ["node", str(HERE / "load.mjs"), str(config)],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+                text=True,
+            )
+        )
+
+    def event(gen: subprocess.Popen[str], name: str) -> dict[str, Any]:
+        assert gen.stdout is not None
+        while line := gen.stdout.readline():
+            data: dict[str, Any] = json.loads(line)
+            if data["event"] == name:
+                return data
+        raise RuntimeError(f"load generator ended before {name}")
+
+    def command(body: dict[str, Any]) -> None:
+        for gen in procs:
+            assert gen.stdin is not None
+            gen.stdin.write(json.dumps(body) + "\n")
+            gen.stdin.flush()
+
+    connected = [event(gen, "connected") for gen in procs]
+    time.sleep(2)
+    rss_idle, cpu_start = _sample(server)
+    started = time.monotonic()
+    command({"cmd": "go", "seconds": seconds, "rate": 2})
+    sent = [event(gen, "sent") for gen in procs]
+    wall = time.monotonic() - started
+    _, cpu_end = _sample(server)
+    time.sleep(3)  # let the last fan-out and stores land
+    command({"cmd": "verify"})
+    results = [event(gen, "result") for gen in procs]
+    command({"cmd": "exit"})
+    for gen in procs:
+        gen.wait(20)
+    latencies = sorted(x for r in results for x in r["latencies"])
+
+    def pick(q: float) -> float | None:
+        if not latencies:
+            return None
+        return round(latencies[min(len(latencies) - 1, int(q * len(latencies)))], 2)
+
+    return {
+        "clients": sum(c["clients"] for c in connected),
+        "failed_connections": sum(c["failed"] for c in connected),
+        "edits_sent": sum(s["edits"] for s in sent),
+        "edits_expected": len(clients) * 2 * seconds,
+        "deliveries": len(latencies),
+        "lost_updates": sum(r["lost_updates"] for r in results),
+        "p50_ms": pick(0.5),
+        "p95_ms": pick(0.95),
+        "p99_ms": pick(0.99),
+        "server_cpu_percent_of_a_core": round(100 * (cpu_end - cpu_start) / wall, 1),
+        "rss_per_idle_connection_kb": round((rss_idle - rss_before) / 1024 / len(clients), 1),
+        "_texts": {k: v for r in results for k, v in r["texts"].items()},
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--documents", type=int, default=50)
+    parser.add_argument("--seconds", type=int, default=20)
+    parser.add_argument("--generators", type=int, default=2, help="Node load processes")
+    parser.add_argument(
+        "--ws-impl",
+        default="websockets-sansio",
+        choices=["websockets", "websockets-sansio", "wsproto"],
+    )
+    args = parser.parse_args()
+    _ensure_node_modules()
+    base = Path(tempfile.mkdtemp(prefix="tbb", dir="/tmp"))
+    server = EmbeddedPostgres(base)
+    server.start()
+    collab: CollabProcess | None = None
+    hocus: subprocess.Popen[str] | None = None
+    try:
+        owner = server.bootstrap("tynebase_bench")
+        settings = make_settings(base, owner, collab_ticket_ttl_seconds=900)
+        urls = DatabaseUrls(owner=owner, app=settings.app_url_from(owner))
+        prepare_schema(settings, urls)
+        database = TestDatabase(server=server, base_dir=base, urls=urls)
+        per_doc = args.clients // args.documents
+        with TestClient(create_app(settings, urls)) as http:
+            admin = Accounts(http, owner).signup(tier="enterprise")
+            docs = [make_document(admin, body="")["id"] for _ in range(args.documents)]
+            clients = [
+                {
+                    "room": doc,
+                    "ticket": admin.post(f"/api/documents/{doc}/collab-ticket").json()["ticket"],
+                }
+                for doc in docs
+                for _ in range(per_doc)
+            ]
+        collab = CollabProcess(
+            database,
+            TYNEBASE_COLLAB_PROJECTION_DEBOUNCE_SECONDS="2",
+            TYNEBASE_COLLAB_WEBSOCKET_IMPL=args.ws_impl,
+        ).start()
+        assert collab.process is not None
+        ours = _load(
+            "tynebase",
+            collab.ws,
+            clients,
+            psutil.Process(collab.process.pid),
+            args.seconds,
+            args.generators,
+        )
+        # What every client ended with must also be what the database holds.
+        time.sleep(1)
+        texts = ours.pop("_texts")
+        ours["documents_matching_database"] = sum(
+            stored_text(owner, admin.tenant_id, doc) == text for doc, text in texts.items()
+        )
+        collab.stop()
+        collab = None
+
+        port = free_port()
+        hocus = subprocess.Popen(
+            ["node", str(HERE / "hocuspocus.mjs"), str(port)], stdout=subprocess.PIPE, text=True
+        )
+        assert hocus.stdout is not None
+        hocus.stdout.readline()
+        peer_clients = [{"room": c["room"], "ticket": ""} for c in clients]
+        peer = _load(
+            "hocuspocus",
+            f"ws://127.0.0.1:{port}",
+            peer_clients,
+            psutil.Process(hocus.pid),
+            args.seconds,
+            args.generators,
+        )
+        peer.pop("_texts")
+    finally:
+        if collab is not None:
+            collab.stop()
+        if hocus is not None:
+            hocus.terminate()
+            hocus.wait(10)
+        server.stop()
+        shutil.rmtree(base, ignore_errors=True)
+
+    def ratio(key: str) -> float | None:
+        if not ours.get(key) or not peer.get(key):
+            return None
+        return round(ours[key] / peer[key], 2)
+
+    print(
+        json.dumps(
+            {
+                "load": {
+                    "clients": args.clients,
+                    "documents": args.documents,
+                    "edits_per_client_per_second": 2,
+                    "seconds": args.seconds,
+                    "uvicorn_ws": args.ws_impl,
+                    "load_generators": args.generators,
+                },
+                "tynebase": ours,
+                "peer_hocuspocus": peer,
+                "ratio_to_peer": {
+                    key: ratio(key)
+                    for key in (
+                        "p50_ms",
+                        "p95_ms",
+                        "p99_ms",
+                        "server_cpu_percent_of_a_core",
+                        "rss_per_idle_connection_kb",
+                    )
+                },
+                "goals": {
+                    "lost_updates_zero": ours["lost_updates"] == 0,
+                    "p95_at_most_50_ms": (ours["p95_ms"] or 1e9) <= 50,
+                    "p95_at_most_peer": (ours["p95_ms"] or 1e9) <= (peer["p95_ms"] or 0),
+                    "rss_per_idle_connection_at_most_50_kb": ours["rss_per_idle_connection_kb"]
+                    <= 50,
+                },
+            },
+            indent=2,
+        )
+    )
+
+
+if __name__ == "__main__":
+    sys.exit(main())
