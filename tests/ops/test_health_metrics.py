@@ -65,10 +65,13 @@ def test_every_response_has_a_request_id_and_keeps_a_valid_one(client: TestClien
     )
     odd = client.get("/livez", headers={"X-Request-ID": "bad id; drop"}).headers["X-Request-ID"]
     assert re.fullmatch(r"[0-9a-f]{32}", odd)
-    missing = client.get("/no/such/route")
+    missing = client.get("/api/no/such/route")
     assert missing.status_code == 404
     assert missing.json()["error"]["code"] == "NOT_FOUND"
     assert missing.headers["X-Request-ID"]
+    page = client.get("/no/such/page")  # the web app's own (HTML) not-found page
+    assert page.status_code == 404
+    assert page.headers["X-Request-ID"]
 
 
 def test_metrics_use_route_templates_never_tenant_ids(client: TestClient, admin: Account) -> None:

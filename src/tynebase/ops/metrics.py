@@ -34,6 +34,11 @@ class _PoolCollector(Collector):
                 max(pool.overflow(), 0),
             ),
             ("tynebase_db_pool_idle", "Idle pooled connections", pool.checkedin()),
+            (
+                "tynebase_db_pool_max",
+                "Most connections the pool opens (size + max overflow)",
+                pool.size() + max(int(getattr(pool, "_max_overflow", 0)), 0),
+            ),
         ):
             yield GaugeMetricFamily(name, doc, value=value)
 

@@ -1,0 +1,1 @@
+"""Platform super admin (ADM): tenants with usage, users, overview. Superadmins only."""
