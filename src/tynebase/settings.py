@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from enum import StrEnum
 from functools import cached_property
 from pathlib import Path
+from typing import Literal
 
 from pydantic import (
     AliasChoices,
@@ -23,6 +25,8 @@ from pydantic import (
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 from sqlalchemy.engine import make_url
+
+from tynebase.ai.providers.config import AITask, ProviderConfig, check_routes
 
 MIN_SECRET_LENGTH = 32
 MIB = 1024 * 1024
@@ -115,6 +119,79 @@ class Settings(BaseSettings):
     storage_quota_enterprise_bytes: ByteSize | None = None  # unlimited
     file_url_ttl_seconds: int = Field(default=600, ge=10, le=7 * 24 * 3600)
 
+    # Real-time collaboration (COL). `serve` runs the collab server in-process unless this is
+    # false; `api` only when it is true; `tynebase collab` is the standalone process.
+    run_collab_in_process: bool | None = None
+    collab_host: str = "127.0.0.1"
+    collab_port: int = Field(default=8001, ge=1, le=65535)
+    collab_public_url: str | None = None  # ws(s)://host/collab; default: from public_url
+    collab_ticket_ttl_seconds: int = Field(default=60, ge=5, le=3600)
+    collab_max_clients_per_document: int = Field(default=100, ge=1)
+    collab_soft_connection_limit: int = Field(default=8000, ge=1)  # then: no new documents
+    collab_hard_connection_limit: int = Field(default=10000, ge=1)  # then: no new sockets
+    collab_max_message_bytes: ByteSize = ByteSize(4 * MIB)
+    collab_idle_timeout_seconds: float = Field(default=120.0, gt=0)
+    collab_persist_interval_ms: int = Field(default=20, ge=1, le=5000)  # update-log batching
+    collab_compact_after_updates: int = Field(default=500, ge=10)
+    collab_projection_debounce_seconds: float = Field(default=2.0, ge=0)
+    collab_projection_max_delay_seconds: float = Field(default=10.0, gt=0)
+    collab_shutdown_seconds: float = Field(default=10.0, ge=0)
+    # uvicorn's WebSocket implementation (memory per socket differs: docs/PERFORMANCE.md).
+    collab_websocket_impl: Literal["websockets", "websockets-sansio", "wsproto"] = (
+        "websockets-sansio"
+    )
+
+    # AI providers (AI-1, AI-2): a JSON list of providers (see README "AI providers") and, per
+    # task, the fallback chain of provider names; nothing configured = the offline "local" one.
+    ai_providers: list[ProviderConfig] = Field(default_factory=list)
+    ai_routes: dict[AITask, list[str]] = Field(default_factory=dict)
+    ai_timeout_seconds: float = Field(default=60.0, gt=0)
+    ai_connect_timeout_seconds: float = Field(default=5.0, gt=0)
+    ai_max_retries: int = Field(default=2, ge=0, le=10)
+    ai_retry_base_seconds: float = Field(default=0.5, ge=0)
+    ai_retry_after_cap_seconds: float = Field(default=10.0, ge=0)
+    ai_breaker_failures: int = Field(default=5, ge=1)
+    ai_breaker_cooldown_seconds: float = Field(default=30.0, gt=0)
+
+    # Credits (AI-3), AI rate limit and URL import (FILE-4). Costs: `tynebase.credits.costs`;
+    # overrides map an operation ("generate.article") or "operation@model" to credits.
+    credit_costs: dict[str, float] = Field(default_factory=dict)
+    credit_model_factors: dict[str, float] = Field(default_factory=dict)  # model -> multiplier
+    credit_reservation_ttl_seconds: int = Field(default=3600, ge=10)  # jobless reservations
+    rate_limit_ai_per_tenant: str = "60/minute"
+    # Networks that are otherwise refused but may be fetched (tests, an intranet wiki); the
+    # cloud metadata addresses stay refused whatever this says.
+    url_fetch_allowed_networks: list[str] = Field(default_factory=list)
+    url_fetch_max_bytes: ByteSize = ByteSize(5 * MIB)
+    url_fetch_timeout_seconds: float = Field(default=30.0, gt=0)  # the whole fetch
+    url_fetch_idle_seconds: float = Field(default=10.0, gt=0)  # silence between bytes
+    url_fetch_max_redirects: int = Field(default=5, ge=0, le=20)
+
+    @field_validator("url_fetch_allowed_networks")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        for value in values:
+            ipaddress.ip_network(value, strict=False)  # ValueError: a clear message at start
+        return values
+
+    # Retrieval (RAG): the local embedder ("wordllama", default; "minilm" needs the optional
+    # packages in README "Retrieval"), how wide the HNSW search looks, and the relevance a
+    # passage needs before chat answers from it.
+    rag_embedder: str = Field(default="wordllama", pattern=r"^(wordllama|minilm)$")
+    rag_hnsw_ef_search: int = Field(default=100, ge=10, le=1000)
+    rag_min_similarity: float = Field(default=0.45, ge=-1, le=1)
+    rag_chat_passages: int = Field(default=6, ge=1, le=20)
+
+    # Operations (OPS-7, OPS-8): how long an API process trusts its copy of the maintenance
+    # state (every process reads it from the database), the Retry-After of refused writes when
+    # no end was given, and where `tynebase backup create` writes (default <data_dir>/backups).
+    maintenance_cache_seconds: float = Field(default=2.0, ge=0, le=60)
+    maintenance_retry_after_seconds: int = Field(default=300, ge=1)
+    backup_dir: Path | None = None
+    # A role that bypasses row-level security and may create databases (superuser or
+    # BYPASSRLS + CREATEDB), for backups of an external database; embedded: its superuser.
+    backup_database_url: str | None = None
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -132,6 +209,11 @@ class Settings(BaseSettings):
         if url.get_backend_name() not in {"postgresql", "postgres"}:
             raise ValueError("must be a postgresql:// URL")
         return url.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+
+    @model_validator(mode="after")
+    def _ai_routes_known(self) -> Settings:
+        check_routes(self.ai_routes, self.ai_providers)
+        return self
 
     @model_validator(mode="after")
     def _stalled_after_heartbeats(self) -> Settings:

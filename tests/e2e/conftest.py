@@ -139,7 +139,10 @@ def live_server(database: TestDatabase) -> Iterator[LiveServer]:
         thread.join(timeout=30)
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: sync_playwright keeps an asyncio loop running in this thread while
+# it is open, so every later `asyncio.run()` in the same xdist worker (CLI tests, job runners)
+# would fail. pytest closes a module's fixtures before it moves on to another module.
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Browser]:
     if sync_playwright is None:
         pytest.skip("the Python playwright package is not installed (dev extra)")

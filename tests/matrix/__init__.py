@@ -8,10 +8,38 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from tests.matrix import auth, documents, files, jobs, search, taxonomy
+from tests.matrix import (
+    ai_preferences,
+    auth,
+    collab,
+    credits,
+    documents,
+    files,
+    gdpr,
+    jobs,
+    ops,
+    rag,
+    search,
+    taxonomy,
+    web,
+)
 from tests.matrix.core import Target
 
-AREAS: tuple[ModuleType, ...] = (auth, documents, search, files, taxonomy, jobs)
+AREAS: tuple[ModuleType, ...] = (
+    auth,
+    documents,
+    search,
+    files,
+    taxonomy,
+    jobs,
+    rag,
+    ops,
+    ai_preferences,
+    collab,
+    web,
+    credits,
+    gdpr,
+)
 
 MATRIX: dict[tuple[str, str], Target] = {}
 NON_TENANT_ROUTES: dict[tuple[str, str], str] = {}

@@ -6,6 +6,7 @@ import logging
 from typing import Any
 
 import orjson
+import psycopg
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import Response
@@ -89,6 +90,7 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(PoolTimeout)
     @app.exception_handler(OperationalError)
+    @app.exception_handler(psycopg.OperationalError)  # hot queries run on the driver directly
     async def _database_down(_: Request, exc: Exception) -> Response:
         log.error("database unavailable: %s", type(exc).__name__)
         return error_response(

@@ -43,11 +43,10 @@ class RateLimiter:
         url = settings.rate_limit_storage_url.removeprefix("async+")
         # redis-py's asyncio client (the same library the rest of TyneBase uses for Redis).
         options = {"implementation": "redispy"} if url.startswith("redis") else {}
-        self._limiter = MovingWindowRateLimiter(
-            storage_from_string(f"async+{url}", **options)
-        )
+        self._limiter = MovingWindowRateLimiter(storage_from_string(f"async+{url}", **options))
         self.auth_per_ip: RateLimitItem = parse(settings.rate_limit_auth_per_ip)
         self.api_per_tenant: RateLimitItem = parse(settings.rate_limit_api_per_tenant)
+        self.ai_per_tenant: RateLimitItem = parse(settings.rate_limit_ai_per_tenant)
 
     async def hit(self, item: RateLimitItem, *key: str) -> Verdict:
         allowed = await self._limiter.hit(item, *key)
@@ -55,6 +54,16 @@ class RateLimiter:
         return Verdict(
             allowed=allowed, limit=item.amount, remaining=stats.remaining, reset_at=stats.reset_time
         )
+
+    async def check_ai_tenant(self, tenant_id: str) -> None:
+        """Per-tenant budget of the AI routes (they cost provider calls); raises RATE_LIMITED."""
+        verdict = await self.hit(self.ai_per_tenant, "ai-tenant", tenant_id)
+        if not verdict.allowed:
+            raise RateLimited(
+                "This workspace is making too many AI requests; slow down",
+                headers=verdict.headers(),
+                details={"limit": "ai_per_tenant"},
+            )
 
     async def check_auth_ip(self, ip: str) -> None:
         """Per-IP budget for the password, token and mail routes; raises RATE_LIMITED."""

@@ -8,6 +8,9 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.audit import actions as audit_actions
+from tynebase.audit import service as audit_service
+from tynebase.audit.service import Actor
 from tynebase.auth import repo
 from tynebase.auth.principal import ROLE_RANK, SCOPE_CEILING, Principal
 from tynebase.auth.tokens import new_api_key, token_hash
@@ -52,6 +55,15 @@ async def do_create(
         scope=scope,
         expires_at=expires_at,
     )
+    await audit_service.record(
+        conn,
+        action=audit_actions.API_KEY_CREATED,
+        actor=Actor.of(principal),
+        tenant_id=tenant_id,
+        target_type="api_key",
+        target_id=row.id,
+        details={"name": row.name, "scope": scope, "prefix": prefix},
+    )
     return CreatedKey(row=row, key=key)
 
 
@@ -74,8 +86,16 @@ async def access_key(conn: AsyncConnection, *, principal: Principal, key_id: UUI
 
 
 async def do_revoke(conn: AsyncConnection, *, principal: Principal, key_id: UUID) -> None:
-    await access_key(conn, principal=principal, key_id=key_id)
+    key = await access_key(conn, principal=principal, key_id=key_id)
     await repo.update_api_key(conn, key_id, revoked_at=datetime.now(UTC))
+    await audit_service.record(
+        conn,
+        action=audit_actions.API_KEY_REVOKED,
+        actor=Actor.of(principal),
+        target_type="api_key",
+        target_id=key_id,
+        details={"name": key.name, "prefix": key.prefix},
+    )
 
 
 async def do_rotate(
@@ -98,5 +118,13 @@ async def do_rotate(
         key_hash=token_hash(key),
         scope=old.scope,
         expires_at=old.expires_at,
+    )
+    await audit_service.record(
+        conn,
+        action=audit_actions.API_KEY_ROTATED,
+        actor=Actor.of(principal),
+        target_type="api_key",
+        target_id=key_id,
+        details={"successor": str(row.id), "overlap_seconds": int(overlap.total_seconds())},
     )
     return CreatedKey(row=row, key=key)

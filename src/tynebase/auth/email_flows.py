@@ -7,6 +7,9 @@ from urllib.parse import quote
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.audit import actions as audit_actions
+from tynebase.audit import service as audit_service
+from tynebase.audit.service import Actor
 from tynebase.auth import repo
 from tynebase.auth.passwords import check_password_strength, hash_password
 from tynebase.auth.sessions import do_revoke_user_sessions_everywhere
@@ -116,4 +119,13 @@ async def do_reset_password(conn: AsyncConnection, *, token: str, password: str)
         email_confirmed_at=user.email_confirmed_at or datetime.now(UTC),
     )
     await do_revoke_user_sessions_everywhere(conn, user_id=user.id, reason="password reset")
+    # A platform entry: the account (and its password) belongs to no single workspace.
+    await audit_service.record(
+        conn,
+        action=audit_actions.PASSWORD_RESET,
+        actor=Actor.user(user.id, user.email),
+        tenant_id=None,
+        target_type="user",
+        target_id=user.id,
+    )
     return user

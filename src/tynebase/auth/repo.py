@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth.models import api_keys, auth_sessions, email_tokens, refresh_tokens
 from tynebase.auth.revocation import announce_access_change
+from tynebase.db.engine import HotQuery
 from tynebase.db.metadata import AnyRow
 from tynebase.users.models import memberships, users
 
@@ -26,7 +27,7 @@ _PRINCIPAL_COLUMNS = (
 
 
 # Built once (hot path: every request with an access token).
-_SESSION_PRINCIPAL = (
+_SESSION_PRINCIPAL = HotQuery(
     sa.select(*_PRINCIPAL_COLUMNS, auth_sessions.c.revoked_at, auth_sessions.c.expires_at)
     .select_from(
         auth_sessions.join(users, users.c.id == auth_sessions.c.user_id).outerjoin(
@@ -45,7 +46,8 @@ async def session_principal_row(
 ) -> AnyRow | None:
     """User, membership and session state for an access token, in one round trip."""
     params = {"session_id": session_id, "user_id": user_id}
-    return (await conn.execute(_SESSION_PRINCIPAL, params)).first()
+    row: AnyRow | None = await _SESSION_PRINCIPAL.first(conn, params)
+    return row
 
 
 async def api_key_principal_row(conn: AsyncConnection, *, prefix: str) -> AnyRow | None:

@@ -8,6 +8,9 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.audit import actions as audit_actions
+from tynebase.audit import service as audit_service
+from tynebase.audit.service import Actor
 from tynebase.auth import repo
 from tynebase.auth.email_flows import do_send_confirmation
 from tynebase.auth.passwords import check_password_strength, hash_password, verify_password
@@ -167,8 +170,17 @@ async def do_login(
             headers={"Retry-After": str(retry_after)},
         )
     if not await verify_password(user.password_hash if user else None, password) or user is None:
+        actor = Actor.user(user.id if user else None, email.lower())
+        await audit_service.record(
+            conn,
+            action=audit_actions.LOGIN_FAILED,
+            actor=actor,
+            tenant_id=tenant.id,
+            outcome="failure",
+            details={"reason": "INVALID_CREDENTIALS", "email": email.lower()},
+        )
         if user is not None:
-            await users_repo.record_failed_login(
+            locked = await users_repo.record_failed_login(
                 conn,
                 user.id,
                 now=now,
@@ -176,6 +188,17 @@ async def do_login(
                 threshold=settings.lockout_threshold,
                 locked_until=now + timedelta(seconds=settings.lockout_duration_seconds),
             )
+            if locked is not None and locked > now:
+                await audit_service.record(
+                    conn,
+                    action=audit_actions.ACCOUNT_LOCKED,
+                    actor=actor,
+                    tenant_id=tenant.id,
+                    target_type="user",
+                    target_id=user.id,
+                    outcome="failure",
+                    details={"until": locked.isoformat()},
+                )
         return Refusal(Unauthenticated("Email or password is wrong", code="INVALID_CREDENTIALS"))
     if user.failed_logins:
         await users_repo.update_user(
@@ -191,7 +214,7 @@ async def do_login(
         raise Forbidden(
             "Confirm your email address first (see the mail we sent)", code="EMAIL_NOT_CONFIRMED"
         )
-    return await _start_session(
+    issued = await _start_session(
         conn,
         settings=settings,
         keyring=keyring,
@@ -200,6 +223,15 @@ async def do_login(
         ip=ip,
         user_agent=user_agent,
     )
+    await audit_service.record(
+        conn,
+        action=audit_actions.LOGIN_SUCCEEDED,
+        actor=Actor.user(user.id, user.email),
+        tenant_id=tenant.id,
+        target_type="session",
+        target_id=issued.session_id,
+    )
+    return issued
 
 
 async def do_refresh(
@@ -217,6 +249,15 @@ async def do_refresh(
     if row.used_at is not None:
         await repo.revoke_sessions(
             conn, now=now, reason="refresh token reuse", session_id=session.id
+        )
+        await audit_service.record(
+            conn,
+            action=audit_actions.REFRESH_TOKEN_REUSED,
+            actor=Actor.user(session.user_id, None),
+            tenant_id=tenant.id,
+            target_type="session",
+            target_id=session.id,
+            outcome="failure",
         )
         return Refusal(
             Unauthenticated(
@@ -247,10 +288,14 @@ async def access_principal(
     """The caller behind a bearer credential (access JWT or API key) in `tenant`, or 401/403."""
     if credential.startswith("tb_"):
         return await _api_key_principal(conn, tenant=tenant, key=credential)
-    kid = KeyRing.kid_of(credential)
-    if keyring.needs_refresh(kid):
+    if keyring.needs_refresh():
         await keyring.load(conn)
-    claims = keyring.verify(credential, kid=kid)
+    claims = keyring.cached_claims(credential)
+    if claims is None:
+        kid = KeyRing.kid_of(credential)
+        if keyring.needs_refresh(kid):
+            await keyring.load(conn)
+        claims = keyring.verify(credential, kid=kid)
     if claims.tenant_id != tenant.id:
         raise Unauthenticated("This token belongs to another workspace", code="INVALID_TOKEN")
     row = await repo.session_principal_row(

@@ -7,6 +7,9 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.audit import actions as audit_actions
+from tynebase.audit import service as audit_service
+from tynebase.audit.service import Actor
 from tynebase.auth import repo
 from tynebase.auth.principal import Principal
 from tynebase.db.engine import set_tenant, set_user
@@ -37,6 +40,13 @@ async def do_revoke_own_session(
     if session is None or session.user_id != principal.user_id:
         raise NotFound("Session not found", code="SESSION_NOT_FOUND")
     await repo.revoke_sessions(conn, now=_now(), reason="revoked by user", session_id=session_id)
+    await audit_service.record(
+        conn,
+        action=audit_actions.SESSION_REVOKED,
+        actor=Actor.of(principal),
+        target_type="session",
+        target_id=session_id,
+    )
 
 
 async def do_revoke_user_sessions_everywhere(

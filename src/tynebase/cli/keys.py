@@ -6,6 +6,9 @@ from datetime import timedelta
 
 import typer
 
+from tynebase.audit import actions as audit_actions
+from tynebase.audit import service as audit_service
+from tynebase.audit.service import Actor
 from tynebase.auth.signing import CLOCK_SKEW_SECONDS, rotate_signing_key
 from tynebase.cli.common import app_database, console, load_settings, opened, run
 
@@ -32,9 +35,17 @@ def rotate(
     async def go() -> str:
         with opened(settings) as database:
             async with app_database(settings, database) as db, db.unit_of_work() as conn:
-                return await rotate_signing_key(
-                    conn, master_secret=settings.secret, overlap=overlap
+                kid = await rotate_signing_key(conn, master_secret=settings.secret, overlap=overlap)
+                await audit_service.record(
+                    conn,
+                    action=audit_actions.SIGNING_KEY_ROTATED,
+                    actor=Actor.operator(),
+                    tenant_id=None,
+                    target_type="signing_key",
+                    target_id=kid,
+                    details={"overlap_seconds": int(overlap.total_seconds())},
                 )
+                return kid
 
     kid = run(go)
     console.print(f"new signing key [bold]{kid}[/]; previous keys retire in {overlap}")

@@ -1,4 +1,4 @@
-"""`tynebase tenant create | list`."""
+"""`tynebase tenant create | list | suspend | resume | set-tier`."""
 
 from __future__ import annotations
 
@@ -7,7 +7,8 @@ import json
 import typer
 from rich.table import Table
 
-from tynebase.cli.common import app_database, console, load_settings, opened, run
+from tynebase.audit.service import Actor
+from tynebase.cli.common import app_database, console, err_console, load_settings, opened, run
 from tynebase.errors import TynebaseError
 from tynebase.tenants import repo as tenants_repo
 from tynebase.tenants import service as tenants_service
@@ -85,3 +86,56 @@ def list_(as_json: bool = typer.Option(False, "--json", help="Machine-readable o
     for t in tenants:
         table.add_row(t.subdomain, t.name, t.tier, t.status, str(t.id))
     console.print(table)
+
+
+def _change(subdomain: str, change: str, value: str, reason: str) -> tenants_repo.Tenant:
+    """Suspend, resume or re-tier a workspace as the operator (audited in its own log)."""
+    settings = load_settings()
+
+    async def go() -> tenants_repo.Tenant:
+        with opened(settings) as database:
+            async with app_database(settings, database) as db, db.unit_of_work() as conn:
+                tenant = await tenants_service.access_by_subdomain(conn, subdomain=subdomain)
+                actor = Actor.operator()
+                if change == "tier":
+                    return await tenants_service.do_set_tier(
+                        conn, tenant=tenant, tier=value, actor=actor
+                    )
+                return await tenants_service.do_set_status(
+                    conn, tenant=tenant, status=value, actor=actor, reason=reason
+                )
+
+    try:
+        return run(go)
+    except TynebaseError as exc:
+        err_console.print(f"[red]{exc.code}[/]: {exc.message}")
+        raise typer.Exit(1) from None
+
+
+@app.command()
+def suspend(
+    subdomain: str,
+    reason: str = typer.Option("", "--reason", help="Kept in the workspace's audit log"),
+) -> None:
+    """Refuse every request of a workspace (403 TENANT_SUSPENDED) and close its sockets."""
+    tenant = _change(subdomain, "status", "suspended", reason)
+    console.print(f"workspace [bold]{tenant.subdomain}[/] is {tenant.status}")
+
+
+@app.command()
+def resume(
+    subdomain: str,
+    reason: str = typer.Option("", "--reason", help="Kept in the workspace's audit log"),
+) -> None:
+    """Let a suspended workspace in again."""
+    tenant = _change(subdomain, "status", "active", reason)
+    console.print(f"workspace [bold]{tenant.subdomain}[/] is {tenant.status}")
+
+
+@app.command("set-tier")
+def set_tier(
+    subdomain: str, tier: str = typer.Argument(help="free | base | pro | enterprise")
+) -> None:
+    """Change a workspace's plan (seat limit and storage quota follow)."""
+    tenant = _change(subdomain, "tier", tier, "")
+    console.print(f"workspace [bold]{tenant.subdomain}[/] is now on the {tenant.tier} tier")

@@ -20,6 +20,7 @@ from tynebase.db.metadata import AnyRow
 from tynebase.documents import access, cursor, lineage, repo
 from tynebase.documents.repo import Document, ListFilters
 from tynebase.errors import Forbidden, NotFound, ValidationFailed
+from tynebase.rag import indexing
 
 MAX_TITLE_CHARS = 500
 MAX_BODY_BYTES = 10 * 1024 * 1024
@@ -88,6 +89,16 @@ async def access_document(
     return document
 
 
+async def request_reindex(
+    conn: AsyncConnection, *, document: Document, actor_id: UUID | None
+) -> None:
+    """Queue the retrieval index's update for `document` in the caller's transaction (RAG-2);
+    repeated requests before it runs share one job."""
+    await indexing.do_request_index(
+        conn, tenant_id=document.tenant_id, document_id=document.id, requested_by=actor_id
+    )
+
+
 async def tags_of(conn: AsyncConnection, document_id: UUID) -> list[str]:
     return (await repo.tag_names(conn, [document_id]))[document_id]
 
@@ -143,6 +154,7 @@ async def do_create(
         version=1,
         details=lineage_details,
     )
+    await request_reindex(conn, document=document, actor_id=principal.user_id)
     return document
 
 
@@ -209,6 +221,8 @@ async def do_update(
     # Only a pending draft changed: nothing readers see is new, so the list order stays.
     readers_see_news = not content_to_draft or set(changed) - {"title", "body"} or moved
     updated = await repo.update(conn, document_id, touch=bool(readers_see_news), **values)
+    if values:
+        await request_reindex(conn, document=updated, actor_id=principal.user_id)
     common = {"tenant_id": document.tenant_id, "document_id": document_id}
     if changed:
         await lineage.record(

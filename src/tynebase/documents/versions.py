@@ -17,7 +17,7 @@ from tynebase.db.metadata import AnyRow
 from tynebase.documents import access, cursor, lineage, repo
 from tynebase.documents.models import document_versions
 from tynebase.documents.repo import Document
-from tynebase.documents.service import access_document
+from tynebase.documents.service import access_document, request_reindex
 from tynebase.errors import NotFound
 
 MAX_PAGE = 100
@@ -181,4 +181,5 @@ async def do_restore(
         version=new_number,
         details={"from_version": number},
     )
+    await request_reindex(conn, document=restored, actor_id=principal.user_id)
     return restored

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tynebase.auth.principal import Principal
 from tynebase.documents import access, lineage, repo
 from tynebase.documents.repo import Document
-from tynebase.documents.service import access_document
+from tynebase.documents.service import access_document, request_reindex
 from tynebase.errors import Conflict
 
 
@@ -92,6 +92,7 @@ async def do_publish(conn: AsyncConnection, *, principal: Principal, document_id
         version=number,
         details={"from_status": document.status, "pending_draft": document.has_pending_draft},
     )
+    await request_reindex(conn, document=published, actor_id=principal.user_id)
     return published
 
 

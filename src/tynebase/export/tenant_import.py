@@ -18,11 +18,14 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.documents.models import documents
 from tynebase.errors import Conflict, ValidationFailed
 from tynebase.export import archive
 from tynebase.export.archive import SPECS, TableSpec
 from tynebase.files.models import files
 from tynebase.files.storage import CHUNK_BYTES, BlobStore, staged_file, tenant_key
+from tynebase.jobs import service as jobs_service
+from tynebase.rag.indexing import REINDEX_ALL_KIND
 from tynebase.taxonomy.models import categories
 from tynebase.tenants.repo import Tenant
 from tynebase.users import repo as users_repo
@@ -259,4 +262,9 @@ async def do_import(
         for key in written:  # the transaction rolls back; do not leave its blobs behind
             await blobs.delete(key)
         raise
+    if summary.counts.get(documents.name):
+        # Search chunks are derived data, not archived: index what was imported.
+        await jobs_service.do_enqueue(
+            conn, tenant_id=tenant.id, kind=REINDEX_ALL_KIND, payload={}, created_by=None
+        )
     return summary

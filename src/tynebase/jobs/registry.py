@@ -47,7 +47,12 @@ from tynebase.settings import Settings
 # Modules that define job tasks. They are imported on first use (a worker starting, a job being
 # queued), never when this module is imported. Add yours here; a deployment can add more with
 # TYNEBASE_JOB_TASK_MODULES.
-TASK_MODULES: tuple[str, ...] = ("tynebase.imports.tasks",)
+TASK_MODULES: tuple[str, ...] = (
+    "tynebase.imports.tasks",
+    "tynebase.rag.tasks",
+    "tynebase.imports.url_tasks",
+    "tynebase.ai.generation_tasks",
+)
 
 KIND_PATTERN = r"[a-z][a-z0-9_-]*(\.[a-z0-9_-]+)*"
 MAX_KIND_LENGTH = 100  # procrastinate's task names are varchar(128)

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 
 from tynebase.api.deps import AuthCtx
 from tynebase.api.schemas import COMMON_ERRORS
+from tynebase.rag.embedders import local_embedder
 from tynebase.search import service
 from tynebase.search.schemas import SearchHitOut, SearchPageOut, SnippetOut
 
@@ -18,17 +19,35 @@ router = APIRouter(prefix="/api/search", tags=["search"], responses=COMMON_ERROR
 async def search(
     ctx: AuthCtx,
     q: Annotated[str, Query(description="What to look for (websearch syntax; any language)")],
-    mode: Annotated[str, Query(description="keyword (semantic and hybrid come later)")] = (
-        "keyword"
-    ),
+    mode: Annotated[
+        str,
+        Query(
+            description="keyword (full text), semantic (embeddings) or hybrid (both, fused by "
+            "reciprocal rank)"
+        ),
+    ] = "keyword",
     limit: Annotated[int, Query(ge=1, le=service.MAX_LIMIT)] = service.DEFAULT_LIMIT,
     cursor: Annotated[
         str | None, Query(max_length=200, description="next_cursor of the previous page")
     ] = None,
 ) -> SearchPageOut:
-    page = await service.search_documents(
-        ctx.conn, principal=ctx.principal, text=q, mode=mode, limit=limit, cursor=cursor
-    )
+    if mode in ("semantic", "hybrid"):
+        settings = ctx.state.settings
+        page = await service.search_ranked(
+            ctx.conn,
+            principal=ctx.principal,
+            tenant_id=ctx.tenant.id,
+            text=q,
+            mode=mode,
+            embedder=local_embedder(settings.rag_embedder),
+            ef_search=settings.rag_hnsw_ef_search,
+            limit=limit,
+            cursor=cursor,
+        )
+    else:
+        page = await service.search_documents(
+            ctx.conn, principal=ctx.principal, text=q, mode=mode, limit=limit, cursor=cursor
+        )
     return SearchPageOut(
         mode=mode,
         items=[

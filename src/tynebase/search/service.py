@@ -11,15 +11,14 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.ai.providers.base import Embedder
 from tynebase.auth.principal import Principal
 from tynebase.errors import ValidationFailed
-from tynebase.search import repo, snippets
+from tynebase.search import repo, semantic, snippets
 from tynebase.search.query import MAX_QUERY_CHARS, ParsedQuery, parse
 from tynebase.search.repo import Hit
 
-MODES = ("keyword",)
-# Named now so clients can ask for them; they answer with a clear "not yet" until they exist.
-PLANNED_MODES = ("semantic", "hybrid")
+MODES = ("keyword", "semantic", "hybrid")
 DEFAULT_LIMIT, MAX_LIMIT = 20, 50
 
 
@@ -38,11 +37,8 @@ class Page:
 
 def check_mode(mode: str) -> None:
     if mode not in MODES:
-        planned = mode in PLANNED_MODES
         raise ValidationFailed(
-            f"Search mode {mode!r} is not available yet; use mode=keyword"
-            if planned
-            else f"Unknown search mode {mode!r}; use mode=keyword",
+            f"Unknown search mode {mode!r}; use one of {', '.join(MODES)}",
             code="SEARCH_MODE_UNAVAILABLE",
             details={"mode": mode, "available": list(MODES)},
         )
@@ -126,4 +122,74 @@ async def search_documents(
     return Page(
         results=results,
         next_cursor=encode_cursor(parsed, last.rank, last.id) if last else None,
+    )
+
+
+def encode_offset_cursor(parsed: ParsedQuery, mode: str, offset: int) -> str:
+    raw = json.dumps([_query_tag(parsed), mode, offset]).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def check_offset_cursor(parsed: ParsedQuery, mode: str, cursor: str) -> int:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        tag, cursor_mode, offset = json.loads(raw)
+        if tag != _query_tag(parsed) or cursor_mode != mode or not isinstance(offset, int):
+            raise ValueError("cursor of another query")
+        if not 0 < offset < semantic.MAX_RESULTS:
+            raise ValueError("offset out of range")
+        return offset
+    except (ValueError, TypeError, binascii.Error, UnicodeDecodeError):
+        raise ValidationFailed(
+            "This cursor is not valid for this query; start again from the first page",
+            code="INVALID_CURSOR",
+            details={"field": "cursor"},
+        ) from None
+
+
+async def search_ranked(
+    conn: AsyncConnection,
+    *,
+    principal: Principal,
+    tenant_id: UUID,
+    text: str,
+    mode: str,
+    embedder: Embedder,
+    ef_search: int,
+    limit: int = DEFAULT_LIMIT,
+    cursor: str | None = None,
+) -> Page:
+    """semantic / hybrid search (RAG-3): one page of the readable documents, best first."""
+    check_mode(mode)
+    parsed = check_query(text)
+    offset = check_offset_cursor(parsed, mode, cursor) if cursor else 0
+    ranked = await semantic.rank_documents(
+        conn,
+        principal=principal,
+        tenant_id=tenant_id,
+        parsed=parsed,
+        text=text.strip(),
+        mode=mode,
+        want=offset + limit + 1,
+        embedder=embedder,
+        ef_search=ef_search,
+    )
+    page = ranked[offset : offset + limit]
+    results = []
+    for item in page:
+        if item.hit.headline:
+            snippet = snippets.build(
+                item.hit.headline,
+                cjk_terms=parsed.cjk_terms,
+                source=item.hit.window,
+                mid_text=item.hit.window_start > 1,
+            )
+            title_highlights = _title_highlights(item.hit, parsed)
+        else:
+            snippet, title_highlights = semantic.passage_snippet(item.passage), ()
+        results.append(Result(hit=item.hit, title_highlights=title_highlights, snippet=snippet))
+    more = len(ranked) > offset + limit and offset + limit < semantic.MAX_RESULTS
+    return Page(
+        results=results,
+        next_cursor=encode_offset_cursor(parsed, mode, offset + limit) if more else None,
     )

@@ -9,6 +9,7 @@ from uuid import UUID
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.db.engine import HotQuery
 from tynebase.db.metadata import AnyRow
 from tynebase.db.rls import TENANT_SETTING
 from tynebase.tenants.models import tenants
@@ -35,10 +36,12 @@ _COLUMNS = (
 
 
 # Built once: the per-request hot path then skips statement construction and cache-key work.
-_GET_AND_ENTER = sa.select(
-    *_COLUMNS,
-    sa.func.set_config(TENANT_SETTING, sa.cast(tenants.c.id, sa.Text), True).label("entered"),
-).where(tenants.c.subdomain == sa.bindparam("subdomain"))
+_GET_AND_ENTER = HotQuery(
+    sa.select(
+        *_COLUMNS,
+        sa.func.set_config(TENANT_SETTING, sa.cast(tenants.c.id, sa.Text), True).label("entered"),
+    ).where(tenants.c.subdomain == sa.bindparam("subdomain"))
+)
 
 
 def _tenant(row: AnyRow) -> Tenant:
@@ -54,7 +57,7 @@ def _tenant(row: AnyRow) -> Tenant:
 
 async def get_and_enter(conn: AsyncConnection, *, subdomain: str) -> Tenant | None:
     """Load the tenant by subdomain and, in the same statement, make it the transaction's tenant."""
-    row = (await conn.execute(_GET_AND_ENTER, {"subdomain": subdomain})).first()
+    row = await _GET_AND_ENTER.first(conn, {"subdomain": subdomain})
     return _tenant(row) if row else None
 
 

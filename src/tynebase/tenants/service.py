@@ -6,6 +6,11 @@ import re
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.audit import actions as audit_actions
+from tynebase.audit import service as audit_service
+from tynebase.audit.service import Actor
+from tynebase.auth.revocation import announce_access_change
+from tynebase.credits import service as credits_service
 from tynebase.db.engine import set_tenant
 from tynebase.errors import Conflict, Forbidden, NotFound, ValidationFailed
 from tynebase.tenants import repo
@@ -65,4 +70,64 @@ async def do_create(
         raise Conflict(f"Subdomain '{subdomain}' is taken", code="SUBDOMAIN_TAKEN")
     tenant = await repo.insert(conn, subdomain=subdomain, name=name.strip(), tier=tier)
     await set_tenant(conn, tenant.id)
+    await credits_service.do_open_pool(conn, tenant_id=tenant.id, tier=tier)  # AUTH-1
     return tenant
+
+
+async def access_by_subdomain(conn: AsyncConnection, *, subdomain: str) -> Tenant:
+    """Any tenant, suspended or not (operators and super admins); 404 if unknown."""
+    tenant = await repo.get_by_subdomain(conn, subdomain.strip().lower())
+    if tenant is None:
+        raise NotFound(f"Workspace '{subdomain}' does not exist", code="TENANT_NOT_FOUND")
+    return tenant
+
+
+async def do_set_status(
+    conn: AsyncConnection, *, tenant: Tenant, status: str, actor: Actor, reason: str = ""
+) -> Tenant:
+    """Suspend or resume a workspace (OPS-9). Suspension refuses every request with 403
+    TENANT_SUSPENDED at once and tells live connections (collab sockets) to close.
+
+    Enters the tenant: the audit entry belongs to the workspace's own log."""
+    if status not in ("active", "suspended"):
+        raise ValidationFailed(f"Unknown status '{status}'", details={"field": "status"})
+    await set_tenant(conn, tenant.id)
+    if status != tenant.status:
+        await repo.set_status(conn, tenant.id, status)
+        await announce_access_change(conn, reason=f"tenant {status}", tenant_id=tenant.id)
+    await audit_service.record(
+        conn,
+        action=audit_actions.TENANT_SUSPENDED
+        if status == "suspended"
+        else audit_actions.TENANT_RESUMED,
+        actor=actor,
+        tenant_id=tenant.id,
+        target_type="tenant",
+        target_id=tenant.id,
+        details={"subdomain": tenant.subdomain, "before": tenant.status, "reason": reason},
+    )
+    updated = await repo.get_by_id(conn, tenant.id)
+    assert updated is not None
+    return updated
+
+
+async def do_set_tier(conn: AsyncConnection, *, tenant: Tenant, tier: str, actor: Actor) -> Tenant:
+    """Change the plan: seat limits and storage quota follow at once. Enters the tenant."""
+    if tier not in SEAT_LIMITS:
+        raise ValidationFailed(
+            f"Unknown tier '{tier}' (one of {', '.join(SEAT_LIMITS)})", details={"field": "tier"}
+        )
+    await set_tenant(conn, tenant.id)
+    await repo.set_tier(conn, tenant.id, tier)
+    await audit_service.record(
+        conn,
+        action=audit_actions.TENANT_TIER_CHANGED,
+        actor=actor,
+        tenant_id=tenant.id,
+        target_type="tenant",
+        target_id=tenant.id,
+        details={"subdomain": tenant.subdomain, "before": tenant.tier, "after": tier},
+    )
+    updated = await repo.get_by_id(conn, tenant.id)
+    assert updated is not None
+    return updated

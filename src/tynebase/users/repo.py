@@ -93,11 +93,12 @@ async def record_failed_login(
     window_start: datetime,
     threshold: int,
     locked_until: datetime,
-) -> None:
-    """Count a failure atomically (concurrent attempts must all count) and lock at the threshold."""
+) -> datetime | None:
+    """Count a failure atomically (concurrent attempts must all count) and lock at the threshold;
+    returns the account's `locked_until` afterwards."""
     in_window = users.c.first_failed_login_at > window_start
     count = sa.case((in_window, users.c.failed_logins + 1), else_=1)
-    await conn.execute(
+    result = await conn.execute(
         users.update()
         .where(users.c.id == user_id)
         .values(
@@ -105,7 +106,10 @@ async def record_failed_login(
             first_failed_login_at=sa.case((in_window, users.c.first_failed_login_at), else_=now),
             locked_until=sa.case((count >= threshold, locked_until), else_=users.c.locked_until),
         )
+        .returning(users.c.locked_until)
     )
+    locked: datetime | None = result.scalar_one_or_none()
+    return locked
 
 
 _MEMBER_COLUMNS = (

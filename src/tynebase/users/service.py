@@ -8,6 +8,9 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.audit import actions as audit_actions
+from tynebase.audit import service as audit_service
+from tynebase.audit.service import Actor
 from tynebase.auth import repo as auth_repo
 from tynebase.auth.passwords import check_password_strength, hash_password
 from tynebase.auth.principal import Principal
@@ -67,6 +70,19 @@ async def do_update_member(
     elif role is not None and role != member.role:
         # Live connections hold the old role (a collab socket may still be writable).
         await announce_access_change(conn, reason="role changed", user_id=user_id)
+    if values:
+        await audit_service.record(
+            conn,
+            action=audit_actions.MEMBER_UPDATED,
+            actor=Actor.of(principal),
+            target_type="user",
+            target_id=user_id,
+            details={
+                "email": member.email,
+                "before": {"role": member.role, "status": member.status},
+                "after": {k: values.get(k, getattr(member, k)) for k in ("role", "status")},
+            },
+        )
     return await access_member(conn, user_id=user_id)
 
 
@@ -76,6 +92,14 @@ async def do_remove_member(conn: AsyncConnection, *, principal: Principal, user_
     await _check_keeps_an_admin(conn, member)
     await auth_repo.revoke_sessions(conn, now=_now(), reason="member removed", user_id=user_id)
     await repo.delete_membership(conn, user_id)
+    await audit_service.record(
+        conn,
+        action=audit_actions.MEMBER_REMOVED,
+        actor=Actor.of(principal),
+        target_type="user",
+        target_id=user_id,
+        details={"email": member.email, "role": member.role},
+    )
 
 
 async def _check_seat_available(conn: AsyncConnection, tenant: Tenant, *, taken: int) -> None:
@@ -116,6 +140,15 @@ async def do_invite(
         invited_by=principal.user_id,
         expires_at=now + timedelta(seconds=settings.invite_ttl_seconds),
     )
+    await audit_service.record(
+        conn,
+        action=audit_actions.INVITE_CREATED,
+        actor=Actor.of(principal),
+        tenant_id=tenant.id,
+        target_type="invite",
+        target_id=invite.id,
+        details={"email": email, "role": role},
+    )
     link = (
         f"{settings.public_url.rstrip('/')}/invite?tenant={quote(tenant.subdomain)}"
         f"&token={quote(token)}"
@@ -143,6 +176,14 @@ async def do_revoke_invite(conn: AsyncConnection, *, principal: Principal, invit
     if invite is None or invite.revoked_at is not None or invite.accepted_at is not None:
         raise NotFound("Invite not found", code="INVITE_NOT_FOUND")
     await repo.update_invite(conn, invite_id, revoked_at=_now())
+    await audit_service.record(
+        conn,
+        action=audit_actions.INVITE_REVOKED,
+        actor=Actor.of(principal),
+        target_type="invite",
+        target_id=invite_id,
+        details={"email": invite.email},
+    )
 
 
 async def do_accept_invite(
@@ -178,4 +219,13 @@ async def do_accept_invite(
         raise Conflict("This person is already a member", code="ALREADY_MEMBER")
     await repo.insert_membership(conn, tenant_id=tenant.id, user_id=user.id, role=invite.role)
     await repo.update_invite(conn, invite.id, accepted_at=now)
+    await audit_service.record(
+        conn,
+        action=audit_actions.INVITE_ACCEPTED,
+        actor=Actor.user(user.id, user.email),
+        tenant_id=tenant.id,
+        target_type="invite",
+        target_id=invite.id,
+        details={"role": invite.role},
+    )
     return user, invite.role

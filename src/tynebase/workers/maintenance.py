@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import procrastinate
 
+from tynebase.credits import tasks as credits_tasks
 from tynebase.db.engine import Database
 from tynebase.mail import service as mail_service
 from tynebase.settings import Settings
@@ -15,6 +16,8 @@ QUEUE_RETENTION_HOURS = 14 * 24
 
 
 def register(app: procrastinate.App, *, settings: Settings, db: Database) -> None:
+    credits_tasks.register(app, db=db, queue=MAINTENANCE_QUEUE)  # release lapsed reservations
+
     @app.periodic(cron="* * * * *", periodic_id="mail.deliver")
     @app.task(name="mail.deliver", queue=MAINTENANCE_QUEUE, queueing_lock="mail.deliver")
     async def deliver_mail(timestamp: int) -> int:
