@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.ops.test_serve import PASSWORD, _free_port, _wait_ready
+from tests.ops.test_serve import PASSWORD, _free_port, _wait_ready, serve_env
 
 OUTAGE_SECONDS = 30
 # A request that takes longer than this has hung (the server's own bounds are a few seconds).
@@ -63,13 +63,9 @@ class Live:
 def live() -> Iterator[Live]:
     data_dir = Path(tempfile.mkdtemp(prefix="tbo", dir="/tmp"))
     port = _free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("TYNEBASE_") and k != "DATABASE_URL"
-    }
-    env.update(TYNEBASE_DATA_DIR=str(data_dir), TYNEBASE_PORT=str(port))
     process = subprocess.Popen(
         [sys.executable, "-m", "tynebase", "serve"],
-        env=env,
+        env=serve_env(data_dir, port),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         text=True,

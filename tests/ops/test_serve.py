@@ -25,6 +25,15 @@ def _free_port() -> int:
         return port
 
 
+def serve_env(data_dir: Path, port: int) -> dict[str, str]:
+    """The environment `make run` gives `tynebase serve`: none of ours, this data dir and port."""
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith("TYNEBASE_") and k != "DATABASE_URL"
+    }
+    env.update(TYNEBASE_DATA_DIR=str(data_dir), TYNEBASE_PORT=str(port))
+    return env
+
+
 def _wait_ready(
     base: str, process: subprocess.Popen[str], timeout: float = 60
 ) -> dict[str, object]:
@@ -45,13 +54,9 @@ def _wait_ready(
 def test_serve_on_an_empty_data_dir_then_stop_cleanly() -> None:
     data_dir = Path(tempfile.mkdtemp(prefix="tbs", dir="/tmp"))
     port = _free_port()
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith("TYNEBASE_") and k != "DATABASE_URL"
-    }
-    env.update(TYNEBASE_DATA_DIR=str(data_dir), TYNEBASE_PORT=str(port))
     process = subprocess.Popen(
         [sys.executable, "-m", "tynebase", "serve"],
-        env=env,
+        env=serve_env(data_dir, port),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

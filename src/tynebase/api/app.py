@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-import sqlalchemy as sa
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
@@ -26,7 +25,7 @@ from tynebase.collab.manager import in_process_collab
 from tynebase.consents import api as consents_api
 from tynebase.credits import api as credits_api
 from tynebase.db.engine import Database, DatabaseUrls
-from tynebase.db.migrate import head_revision
+from tynebase.db.migrate import check_schema
 from tynebase.documents import api as documents_api
 from tynebase.export import api as export_api
 from tynebase.files import api as files_api
@@ -52,26 +51,6 @@ from tynebase.web.headers import SecurityHeadersMiddleware
 from tynebase.workers.worker import in_process_worker
 
 
-class SchemaOutOfDate(RuntimeError):
-    pass
-
-
-async def _check_schema(db: Database) -> None:
-    """Refuse to serve on a schema this code was not written for."""
-    async with db.engine.connect() as conn:
-        try:
-            current = (
-                await conn.execute(sa.text("SELECT version_num FROM alembic_version"))
-            ).scalar()
-        except sa.exc.ProgrammingError:
-            current = None
-    if current != head_revision():
-        raise SchemaOutOfDate(
-            f"database schema is at {current or 'nothing'}, this TyneBase {__version__} needs "
-            f"{head_revision()}: run `tynebase db upgrade`"
-        )
-
-
 def create_app(settings: Settings, urls: DatabaseUrls) -> FastAPI:
     metrics = Metrics()
     get_ai_router(settings).metrics.register(metrics.registry)
@@ -81,7 +60,7 @@ def create_app(settings: Settings, urls: DatabaseUrls) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         db = Database(urls, settings)
         try:
-            await _check_schema(db)
+            await check_schema(db)
             keyring = KeyRing(
                 master_secret=settings.secret,
                 access_ttl=settings.access_token_ttl_seconds,

@@ -19,31 +19,11 @@ from tynebase import __version__
 from tynebase.collab.api import socket_router
 from tynebase.collab.manager import CollabManager
 from tynebase.db.engine import Database, DatabaseUrls
-from tynebase.db.migrate import head_revision
+from tynebase.db.migrate import check_schema
 from tynebase.settings import Settings
 
 HEALTH_JSON = "application/health+json"
 DB_CHECK_TIMEOUT = 2.0
-
-
-class SchemaOutOfDate(RuntimeError):
-    pass
-
-
-async def check_schema(db: Database) -> None:
-    """Refuse to serve on a schema this code was not written for."""
-    async with db.engine.connect() as conn:
-        try:
-            current = (
-                await conn.execute(sa.text("SELECT version_num FROM alembic_version"))
-            ).scalar()
-        except sa.exc.ProgrammingError:
-            current = None
-    if current != head_revision():
-        raise SchemaOutOfDate(
-            f"database schema is at {current or 'nothing'}, this TyneBase {__version__} needs "
-            f"{head_revision()}: run `tynebase db upgrade`"
-        )
 
 
 async def _database_check(db: Database) -> dict[str, Any]:

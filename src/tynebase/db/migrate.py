@@ -15,7 +15,8 @@ from alembic.config import Config
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
-from tynebase.db.engine import libpq_url
+from tynebase import __version__
+from tynebase.db.engine import Database, libpq_url
 from tynebase.db.rls import UNPROTECTED_TENANT_TABLES_SQL
 from tynebase.db.roles import grant_app_privileges
 
@@ -66,6 +67,26 @@ def head_revision() -> str:
     head = ScriptDirectory.from_config(_config()).get_current_head()
     assert head is not None
     return head
+
+
+class SchemaOutOfDate(RuntimeError):
+    pass
+
+
+async def check_schema(db: Database) -> None:
+    """Refuse to serve on a schema this code was not written for (API and collab processes)."""
+    async with db.engine.connect() as conn:
+        try:
+            current = (
+                await conn.execute(sa.text("SELECT version_num FROM alembic_version"))
+            ).scalar()
+        except sa.exc.ProgrammingError:
+            current = None
+    if current != head_revision():
+        raise SchemaOutOfDate(
+            f"database schema is at {current or 'nothing'}, this TyneBase {__version__} needs "
+            f"{head_revision()}: run `tynebase db upgrade`"
+        )
 
 
 def revisions() -> list[str]:
