@@ -17,7 +17,9 @@ from tests.collab.conftest import (
     issue_ticket,
     new_document,
     stored_state,
+    stored_text,
     ticket_source,
+    wait_for,
 )
 from tests.collab.yclient import YClient
 from tests.conftest import Account, Accounts, TestDatabase
@@ -144,6 +146,50 @@ def test_viewers_read_but_their_writes_are_refused(
     assert "editor text" in stored
     assert "viewer was here" not in stored
     assert 'reason="READ_ONLY"' in collab.metrics()
+
+
+def test_maintenance_makes_every_socket_read_only(
+    collab: CollabProcess, admin: Account, database: TestDatabase
+) -> None:
+    """OPS-8 for the editor: while maintenance is on, edits are refused like a viewer's (and the
+    client keeps them); once it is off the same socket writes again."""
+    document_id = new_document(admin, body="before\n")
+    owner = psycopg.connect(libpq_url(database.urls.owner), autocommit=True)
+
+    async def scenario() -> None:
+        writer = YClient(collab.ws, document_id, ticket_source(admin, document_id))
+        await writer.connect()
+        owner.execute(
+            "INSERT INTO maintenance_windows (id, message, starts_at, read_only) "
+            "VALUES (gen_random_uuid(), 'collab test', now(), true)"
+        )
+        try:
+            # The process notices within its maintenance cache interval: type until refused.
+            while writer.denied == 0:
+                writer.type("during ")
+                await writer.flush()
+                await asyncio.sleep(0.1)
+        finally:
+            owner.execute("UPDATE maintenance_windows SET ended_at = now() WHERE ended_at IS NULL")
+        writer.type("after maintenance")
+        await writer.flush()
+        await async_wait_for(
+            lambda: "after maintenance"
+            in (stored_text(database.urls.owner, admin.tenant_id, document_id) or ""),
+            what="writes accepted again",
+        )
+        await writer.close()
+
+    try:
+        asyncio.run(scenario())
+    finally:
+        owner.close()
+    assert 'reason="MAINTENANCE"' in collab.metrics()
+    # The API's own maintenance cache has caught up too before the next test writes.
+    wait_for(
+        lambda: admin.post("/api/documents", json={"title": "after"}).status_code == 201,
+        what="API writes accepted again",
+    )
 
 
 async def _open(collab: CollabProcess, account: Account, document_id: str) -> YClient:

@@ -31,6 +31,7 @@ from tynebase.collab.store import Announcement, Store
 from tynebase.collab.tickets import Grant
 from tynebase.db.engine import Database, libpq_url
 from tynebase.errors import NotFound, TynebaseError
+from tynebase.ops.maintenance import MaintenanceCache
 from tynebase.settings import Settings
 from tynebase.tenants.service import SUBDOMAIN_PATTERN
 
@@ -82,6 +83,9 @@ class CollabManager:
         )
         self.metrics.watch(self)
         self._tasks: set[asyncio.Task[Any]] = set()
+        # Maintenance mode (OPS-8) makes every socket read-only, as it refuses the API's writes.
+        self.maintenance = False
+        self._maintenance = MaintenanceCache(settings.maintenance_cache_seconds)
 
     # --- lifecycle ----------------------------------------------------------------------------
 
@@ -93,6 +97,7 @@ class CollabManager:
             asyncio.create_task(self.listener.run(), name="collab-listener"),
             asyncio.create_task(self._projector(), name="collab-projector"),
             asyncio.create_task(self._idle_sweeper(), name="collab-idle"),
+            asyncio.create_task(self._maintenance_watcher(), name="collab-maintenance"),
         ]
         try:
             # Fan-out must be listening before any room loads (or an update could slip between).
@@ -306,10 +311,13 @@ class CollabManager:
             elif step in (SyncStep.STEP2, SyncStep.UPDATE):
                 if payload == protocol.EMPTY_UPDATE:
                     return
-                if not connection.grant.writable:
-                    # Refused, never applied, stored or relayed (COL-2).
-                    self.stats.refused("READ_ONLY")
-                    connection.send(protocol.permission_denied_message("read-only"))
+                if not connection.grant.writable or self.maintenance:
+                    # Refused, never applied, stored or relayed (COL-2). The client keeps its
+                    # text and sends it again when it next syncs (after maintenance).
+                    reason = "MAINTENANCE" if connection.grant.writable else "READ_ONLY"
+                    self.stats.refused(reason)
+                    text = "maintenance" if reason == "MAINTENANCE" else "read-only"
+                    connection.send(protocol.permission_denied_message(text))
                     return
                 room.apply_local(connection, payload)
                 self.store.append(room, payload)
@@ -505,6 +513,20 @@ class CollabManager:
                     connection.close(CloseCode.ROLE_CHANGED)
                 else:
                     connection.grant = current
+
+    async def _maintenance_watcher(self) -> None:
+        while True:
+            was_on = self.maintenance
+            self.maintenance = (await self._maintenance.get(self.db)).active is not None
+            if was_on and not self.maintenance:
+                # Ask every socket for what we refused meanwhile: our state vector makes the
+                # clients answer with the edits they kept (sync step 2).
+                for room in list(self.rooms.values()):
+                    step1 = protocol.sync_message(protocol.SyncStep.STEP1, room.doc.get_state())
+                    for connection in list(room.connections):
+                        if connection.grant.writable:
+                            connection.send(step1)
+            await asyncio.sleep(max(self._maintenance.ttl, 0.2))
 
     async def _idle_sweeper(self) -> None:
         timeout = self.settings.collab_idle_timeout_seconds
