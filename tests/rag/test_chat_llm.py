@@ -93,3 +93,29 @@ def test_llm_answer_with_checked_citations(
     assert kind == "not_found"
     assert "not found in the knowledge base" in text.lower()
     assert len(fake.requests) == calls
+
+
+def test_a_model_answer_costs_credits_once_and_a_failed_one_nothing(
+    llm_client: TestClient, llm_settings: Settings, database: TestDatabase, fake: FakeOpenAI
+) -> None:
+    admin = Accounts(llm_client, database.urls.owner).signup(tier="base")
+    doc = create(admin, "Security policy", POLICY)
+    publish(admin, doc["id"])
+    run_jobs(llm_settings, database)
+
+    def chat_charges() -> list[dict[str, Any]]:
+        items = admin.get("/api/credits").json()["history"]["items"]
+        return [c for c in items if c["operation"] == "chat"]
+
+    fake.answer = lambda _m: 'Encrypt it: "Every laptop must use full-disk encryption" [1].'
+    assert answer_of(ask(admin, "Do laptops need disk encryption?"))[0] == "llm"
+    (charge,) = chat_charges()
+    assert (charge["status"], charge["credits"]) == ("committed", 0.1)
+
+    fake.enqueue(fake.error(401))  # the model fails: the answer says so, the credits go back
+    events = ask(admin, "Do laptops need disk encryption?")
+    assert any(event == "error" for event, _ in events), events
+    statuses = sorted(c["status"] for c in chat_charges())
+    assert statuses == ["committed", "released"]
+    credits = admin.get("/api/credits").json()
+    assert (credits["used"], credits["reserved"]) == (0.1, 0)

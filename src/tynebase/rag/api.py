@@ -94,6 +94,7 @@ async def ask(ctx: AuthCtx, body: ChatIn) -> StreamingResponse:
         ctx.conn,
         principal=ctx.principal,
         tenant_id=ctx.tenant.id,
+        tier=ctx.tenant.tier,
         settings=settings,
         question=body.question,
         session_id=body.session_id,

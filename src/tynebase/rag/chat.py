@@ -24,12 +24,15 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.ai import chat as ai_chat
+from tynebase.ai.generation import first_choice
 from tynebase.ai.preferences import load_preferences
 from tynebase.ai.providers import extractive
 from tynebase.ai.providers.base import AIPreferences, ChatMessage
 from tynebase.ai.providers.errors import AIError
 from tynebase.auth.principal import Principal
 from tynebase.consents.service import require_consent
+from tynebase.credits import service as credits_service
+from tynebase.credits.repo import Charge
 from tynebase.db.engine import Database
 from tynebase.errors import ValidationFailed
 from tynebase.rag import chat_store, citations, retrieval
@@ -39,6 +42,7 @@ from tynebase.rag.retrieval import Passage
 from tynebase.search.service import check_query
 from tynebase.settings import Settings
 
+CHAT_OPERATION = "chat"  # its price: tynebase.credits.costs
 NOT_FOUND_ANSWER = (
     "Not found in the knowledge base: none of the documents you can read answers this question."
 )
@@ -64,6 +68,8 @@ class Prepared:
     version_ids: dict[tuple[UUID, int], UUID]
     history: list[ChatMessage] = field(default_factory=list)
     preferences: AIPreferences | None = None  # the workspace's provider picks (ADM)
+    reservation: Charge | None = None  # credits held for a model's answer (AI-3)
+    user_id: UUID | None = None
 
 
 def is_relevant(passage: Passage, *, min_similarity: float) -> bool:
@@ -77,6 +83,7 @@ async def prepare(
     *,
     principal: Principal,
     tenant_id: UUID,
+    tier: str,
     settings: Settings,
     question: str,
     session_id: UUID | None,
@@ -122,6 +129,21 @@ async def prepare(
         kind = "llm"
     else:
         kind = "extractive"
+    reservation = None
+    if kind == "llm":
+        # Priced on the model asked first; charged on the one that answers, released on failure.
+        provider, model = first_choice(settings, preferences, ai_chat.AITask.chat)
+        reservation = await credits_service.do_reserve(
+            conn,
+            settings=settings,
+            tenant_id=tenant_id,
+            tier=tier,
+            operation=CHAT_OPERATION,
+            provider=provider,
+            model=model,
+            user_id=principal.user_id,
+            details={"chat_session_id": str(session.id)},
+        )
     keys = [(p.document_id, p.version_number) for p in passages]
     return Prepared(
         session=session,
@@ -132,6 +154,8 @@ async def prepare(
         version_ids=await retrieval.version_ids(conn, keys),
         history=history,
         preferences=preferences,
+        reservation=reservation,
+        user_id=principal.user_id,
     )
 
 
@@ -201,6 +225,7 @@ async def answer(prepared: Prepared, *, db: Database, settings: Settings) -> Asy
     yield sse("meta", {"session_id": str(prepared.session.id), "answer_kind": prepared.answer_kind})
     dropped: list[int] = []
     cited: list[dict[str, Any]]
+    answered_by: tuple[str | None, str | None] | None = None  # (provider, model) on success
     if prepared.answer_kind == "not_found":
         text, cited = NOT_FOUND_ANSWER, []
         for piece in _pieces(text):
@@ -221,6 +246,7 @@ async def answer(prepared: Prepared, *, db: Database, settings: Settings) -> Asy
                 async for delta in stream:
                     received.append(delta)
                     yield sse("token", {"text": delta})
+            answered_by = (stream.provider, stream.model)
         except AIError as exc:
             yield sse("error", {"code": exc.code, "message": exc.message})
         text = "".join(received)
@@ -238,4 +264,34 @@ async def answer(prepared: Prepared, *, db: Database, settings: Settings) -> Asy
             answer_kind=prepared.answer_kind,
             citations=cited,
         )
+        await _settle_credits(conn, prepared, settings=settings, answered_by=answered_by)
     yield sse("done", {"message_id": message_id})
+
+
+async def _settle_credits(
+    conn: AsyncConnection,
+    prepared: Prepared,
+    *,
+    settings: Settings,
+    answered_by: tuple[str | None, str | None] | None,
+) -> None:
+    """Charge the model's answer once, or release the credits when it failed."""
+    if prepared.reservation is None:
+        return
+    provider, model = answered_by or (None, None)
+    if provider is None or model is None:
+        await credits_service.do_release(
+            conn, charge_id=prepared.reservation.id, reason="the model did not answer"
+        )
+        return
+    await credits_service.do_commit(
+        conn,
+        settings=settings,
+        tenant_id=prepared.tenant_id,
+        operation=CHAT_OPERATION,
+        provider=provider,
+        model=model,
+        charge_id=prepared.reservation.id,
+        user_id=prepared.user_id,
+        details={"chat_session_id": str(prepared.session.id)},
+    )
