@@ -15,6 +15,15 @@ from tynebase.ops.doctor import DoctorContext, Finding, Severity, check
 COLLAB = "32-collaboration-websocket-failures"
 AI = "34-ai-failures"
 AI_FAILURE_WARN, AI_MIN_CALLS = 0.2, 10
+# What to do per failure class (the `outcome` label of tynebase_ai_requests_total).
+AI_REMEDIES = {
+    "invalid_credentials": "The provider refuses the API key: fix it in TYNEBASE_AI_PROVIDERS.",
+    "quota_exceeded": "The provider rate-limits or the quota is spent: wait, raise the quota, "
+    "or add a fallback provider in TYNEBASE_AI_ROUTES.",
+    "model_unavailable": "Check the model name, or the provider's status page.",
+    "timeout": "The provider is slow: check its status, or raise its timeout_seconds.",
+    "bad_response": "Malformed answers: check the base URL (a proxy?) and the server's API.",
+}
 _CIRCUIT = re.compile(r'^tynebase_ai_circuit_state\{provider="([^"]+)"\} ([0-9.]+)$', re.M)
 _AI_CALLS = re.compile(r"^tynebase_ai_requests_total\{([^}]*)\} ([0-9.e+]+)$", re.M)
 
@@ -79,30 +88,44 @@ async def ai_providers(ctx: DoctorContext) -> list[Finding]:
         return [Finding("ai", Severity.WARN, f"cannot read the API's metrics: {exc}", AI)]
     circuits = {name: float(value) for name, value in _CIRCUIT.findall(response.text)}
     open_ = sorted(name for name, value in circuits.items() if value >= 2)
-    calls: dict[str, list[float]] = {}
+    calls: dict[str, dict[str, float]] = {}  # provider -> outcome -> calls
     for labels, value in _AI_CALLS.findall(response.text):
         provider = re.search(r'provider="([^"]*)"', labels)
         outcome = re.search(r'outcome="([^"]*)"', labels)
         if provider is None or outcome is None:
             continue
-        total_failed = calls.setdefault(provider.group(1), [0.0, 0.0])
-        total_failed[0] += float(value)
-        if outcome.group(1) != "success":
-            total_failed[1] += float(value)
-    failing = {
-        name: round(failed / total, 3)
-        for name, (total, failed) in calls.items()
-        if total >= AI_MIN_CALLS and failed / total > AI_FAILURE_WARN
-    }
-    evidence = {"circuits": circuits, "failure_share": failing}
+        outcomes = calls.setdefault(provider.group(1), {})
+        outcomes[outcome.group(1)] = outcomes.get(outcome.group(1), 0.0) + float(value)
+    failing: dict[str, float] = {}
+    causes: dict[str, str] = {}  # provider -> its most frequent failure class
+    for name, outcomes in calls.items():
+        total = sum(outcomes.values())
+        failures = {k: v for k, v in outcomes.items() if k != "success"}
+        if failures:
+            causes[name] = max(failures, key=failures.__getitem__)
+        if total >= AI_MIN_CALLS and sum(failures.values()) / total > AI_FAILURE_WARN:
+            failing[name] = round(sum(failures.values()) / total, 3)
+    evidence = {"circuits": circuits, "failure_share": failing, "causes": causes}
+
+    def named(providers: list[str]) -> str:
+        return ", ".join(
+            f"{p} ({causes[p].replace('_', ' ')})" if p in causes else p for p in providers
+        )
+
+    def remedy(providers: list[str]) -> str:
+        found = {causes[p] for p in providers if p in causes}
+        return " ".join(AI_REMEDIES[c] for c in sorted(found) if c in AI_REMEDIES) or (
+            "Check the provider's credentials, quota and model name in TYNEBASE_AI_PROVIDERS"
+        )
+
     if open_:
         return [
             Finding(
                 "ai",
                 Severity.FAIL,
-                f"AI provider circuit open: {', '.join(open_)} (calls fail over to the next)",
+                f"AI provider circuit open: {named(open_)}; calls fail over to the next",
                 AI,
-                "Check the provider's credentials, quota and model name in TYNEBASE_AI_PROVIDERS",
+                remedy(open_),
                 evidence,
             )
         ]
@@ -112,9 +135,9 @@ async def ai_providers(ctx: DoctorContext) -> list[Finding]:
                 "ai",
                 Severity.WARN,
                 "AI provider failures: "
-                + ", ".join(f"{name} {share:.0%}" for name, share in failing.items()),
+                + ", ".join(f"{named([name])} {share:.0%}" for name, share in failing.items()),
                 AI,
-                "Look at the outcome label of tynebase_ai_requests_total (auth, quota, model)",
+                remedy(list(failing)),
                 evidence,
             )
         ]
