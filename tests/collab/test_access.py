@@ -174,8 +174,10 @@ def test_maintenance_makes_every_socket_read_only(
         writer.type("after maintenance")
         await writer.flush()
         await async_wait_for(
-            lambda: "after maintenance"
-            in (stored_text(database.urls.owner, admin.tenant_id, document_id) or ""),
+            lambda: (
+                "after maintenance"
+                in (stored_text(database.urls.owner, admin.tenant_id, document_id) or "")
+            ),
             what="writes accepted again",
         )
         await writer.close()
