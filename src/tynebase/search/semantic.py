@@ -29,7 +29,12 @@ from tynebase.search.query import ParsedQuery
 from tynebase.search.repo import Hit
 
 MAX_RESULTS = 100
-CHUNKS_PER_DOCUMENT = 3  # chunk candidates fetched per document wanted
+# How deep each leg looks, the same for every page: a page is a slice of ONE fused list, so the
+# lists fused must not depend on which page is asked for (or pages would repeat documents).
+VECTOR_DEPTH = MAX_RESULTS  # nearest chunks
+# Keyword hits are headlined (the costly part), and reciprocal rank fusion gives hits below the
+# first few dozen little weight anyway.
+KEYWORD_DEPTH = 25
 
 
 @dataclass(frozen=True)
@@ -82,16 +87,14 @@ async def rank_documents(
         tenant_id=tenant_id,
         embedder=embedder,
         vector=vector,
-        limit=max(retrieval.CANDIDATES, want * CHUNKS_PER_DOCUMENT),
+        limit=VECTOR_DEPTH,
         ef_search=ef_search,
     )
     semantic_ids, best = _document_order(passages)
     keyword_hits: dict[UUID, Hit] = {}
     rankings = [semantic_ids]
     if mode == "hybrid" and not parsed.is_empty:
-        # As many keyword hits as the pages wanted: each is headlined (the costly part), and
-        # reciprocal rank fusion gives hits below that little weight anyway.
-        hits = await repo.search(conn, principal=principal, parsed=parsed, limit=want)
+        hits = await repo.search(conn, principal=principal, parsed=parsed, limit=KEYWORD_DEPTH)
         keyword_hits = {hit.id: hit for hit in hits}
         rankings.append([hit.id for hit in hits])
     scores = retrieval.rrf(rankings)
