@@ -67,7 +67,7 @@ def live() -> Iterator[Live]:
         [sys.executable, "-m", "tynebase", "serve"],
         env=serve_env(data_dir, port),
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(data_dir.parent / f"{data_dir.name}.log").open("wb"),
         text=True,
     )
     server = Live(base=f"http://127.0.0.1:{port}", data_dir=data_dir, process=process)

@@ -46,15 +46,23 @@ def _queue_task(settings: Settings, db: Database, spec: JobSpec, retry: BackoffR
     return run
 
 
+CONNECTION_WAIT_SECONDS = 5.0
+
+
 def build_queue_app(settings: Settings, db: Database) -> procrastinate.App:
     """A procrastinate app on the app role's database URL; open it with `open_async()`."""
     registry.load_task_modules(settings.job_task_modules)
     connector = procrastinate.PsycopgConnector(
         conninfo=libpq_url(db.urls.app),
-        min_size=1,
+        # 0: opening the pool does not wait for the database (30 s while it is down); the
+        # first query fails fast instead and the worker is restarted a moment later.
+        min_size=0,
         # fetching, finishing and heartbeats; the jobs' own work uses `db`'s pool
         max_size=settings.worker_concurrency + 2,
-        kwargs={"application_name": "tynebase-worker"},
+        # While the database is down a worker fails fast and is restarted (workers/worker.py),
+        # instead of waiting the pool's default 30 s for a connection on every attempt.
+        timeout=CONNECTION_WAIT_SECONDS,
+        kwargs={"application_name": "tynebase-worker", "connect_timeout": 5},
     )
     app = procrastinate.App(connector=connector)
     for spec in registry.specs():
