@@ -60,14 +60,14 @@ class Live:
 
 
 @pytest.fixture
-def live() -> Iterator[Live]:
+def live(tmp_path: Path) -> Iterator[Live]:
     data_dir = Path(tempfile.mkdtemp(prefix="tbo", dir="/tmp"))
     port = _free_port()
     process = subprocess.Popen(
         [sys.executable, "-m", "tynebase", "serve"],
         env=serve_env(data_dir, port),
         stdout=subprocess.DEVNULL,
-        stderr=(data_dir.parent / f"{data_dir.name}.log").open("wb"),
+        stderr=(tmp_path / "serve.log").open("wb"),  # kept by pytest for a failed run
         text=True,
     )
     server = Live(base=f"http://127.0.0.1:{port}", data_dir=data_dir, process=process)
