@@ -92,7 +92,8 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(OperationalError)
     @app.exception_handler(psycopg.OperationalError)  # hot queries run on the driver directly
     async def _database_down(_: Request, exc: Exception) -> Response:
-        log.error("database unavailable: %s", type(exc).__name__)
+        detail = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else ""
+        log.error("database unavailable: %s: %s", type(exc).__name__, detail)
         return error_response(
             503,
             "DATABASE_UNAVAILABLE",

@@ -115,7 +115,12 @@ async def _index(ctx: JobContext, document_id: UUID) -> dict[str, Any]:
     if document is None:
         return {"document_id": str(document_id), "deleted": True}
     embedder = local_embedder(ctx.settings.rag_embedder)
-    source = await repo.ensure_source(conn, tenant_id=ctx.tenant_id, document_id=document_id)
+    # Not locked: the advisory lock above already makes index runs of a document take turns,
+    # and holding the row through the embedding made a publish (documents row, then this one)
+    # deadlock with this job (this one, then the rows its chunks refer to).
+    source = await repo.ensure_source(
+        conn, tenant_id=ctx.tenant_id, document_id=document_id, lock=False
+    )
     if document.author_id is not None and not await check_consent(
         conn, document.author_id, "knowledge_indexing"
     ):

@@ -45,14 +45,17 @@ async def get_source(
     return Source(**row._asdict()) if row else None
 
 
-async def ensure_source(conn: AsyncConnection, *, tenant_id: UUID, document_id: UUID) -> Source:
-    """The source row, created (queued) if missing, locked for this transaction."""
+async def ensure_source(
+    conn: AsyncConnection, *, tenant_id: UUID, document_id: UUID, lock: bool = True
+) -> Source:
+    """The source row, created (queued) if missing, locked for this transaction unless `lock`
+    is false."""
     await conn.execute(
         pg_insert(rag_sources)
         .values(tenant_id=tenant_id, document_id=document_id)
         .on_conflict_do_nothing(index_elements=["document_id"])
     )
-    source = await get_source(conn, document_id, for_update=True)
+    source = await get_source(conn, document_id, for_update=lock)
     assert source is not None
     return source
 
