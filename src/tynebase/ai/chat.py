@@ -37,7 +37,8 @@ from typing import TYPE_CHECKING
 from tynebase.ai.providers.base import AIPreferences, ChatMessage, ChatResult, Usage
 from tynebase.ai.providers.config import AITask
 from tynebase.ai.providers.registry import get_router
-from tynebase.ai.providers.router import AIRouter, ChatStream
+from tynebase.ai.providers.router import AIRouter
+from tynebase.ai.providers.streaming import ChatStream
 
 if TYPE_CHECKING:
     from tynebase.settings import Settings

@@ -17,10 +17,13 @@ own session ended.
 
 from __future__ import annotations
 
+import logging
 import math
 from typing import Any, ClassVar
 
 from tynebase.errors import TynebaseError
+
+_log = logging.getLogger("tynebase.ai")
 
 
 class AIError(TynebaseError):
@@ -193,3 +196,19 @@ def classify_status(
     if status in (400, 413, 422):
         return AIRequestRejected(f"The AI provider {where} rejected the request", **common)
     return AIBadResponse(f"The AI provider {where} answered HTTP {status}", **common)
+
+
+def unexpected_error(provider: str, model: str, exc: Exception) -> AIBadResponse:
+    """A provider raised something unclassified: an answer our code did not expect. Reported
+    as a bad response (never a 500), with the traceback in the log."""
+    _log.error(
+        "ai provider raised an unexpected error",
+        exc_info=exc,
+        extra={"ai_provider": provider, "ai_model": model},
+    )
+    return AIBadResponse(
+        f"The AI provider {provider} sent an answer TyneBase could not handle",
+        provider=provider,
+        model=model,
+        reason="unexpected",
+    )
