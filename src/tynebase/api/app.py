@@ -21,7 +21,7 @@ from tynebase.audit import api as audit_api
 from tynebase.auth import api as auth_api
 from tynebase.auth.signing import KeyRing
 from tynebase.collab import api as collab_api
-from tynebase.collab.manager import in_process_collab
+from tynebase.collab.app import in_process_collab
 from tynebase.consents import api as consents_api
 from tynebase.credits import api as credits_api
 from tynebase.db.engine import Database, DatabaseUrls

@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -12,7 +11,6 @@ from typing import Annotated
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncConnection
-from starlette.datastructures import Headers
 
 from tynebase.api.middleware import RATE_LIMIT_HEADERS
 from tynebase.api.state import AppState
@@ -22,24 +20,9 @@ from tynebase.errors import RateLimited, Unauthenticated
 from tynebase.logging import tenant_var, user_var
 from tynebase.tenants import service as tenants_service
 from tynebase.tenants.repo import Tenant
-from tynebase.tenants.service import SUBDOMAIN_PATTERN
+from tynebase.tenants.service import subdomain_of
 
 bearer = HTTPBearer(auto_error=False, description="Access token (JWT) or API key (tb_...)")
-
-
-def subdomain_of(headers: Headers, base_domain: str) -> str | None:
-    """The tenant named by `X-Tenant-Subdomain`, else by a `{sub}.{base_domain}` Host."""
-    explicit = headers.get("x-tenant-subdomain")
-    if explicit:
-        sub = explicit.strip().lower()
-    else:
-        host = headers.get("host", "").split(":", 1)[0].lower()
-        suffix = "." + base_domain.lower()
-        if not host.endswith(suffix):
-            return None
-        sub = host[: -len(suffix)]
-    # Anything that cannot be a subdomain names no tenant (and never reaches a query).
-    return sub if re.fullmatch(SUBDOMAIN_PATTERN, sub) else None
 
 
 def app_state(request: Request) -> AppState:

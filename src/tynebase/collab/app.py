@@ -87,3 +87,17 @@ def create_collab_app(settings: Settings, urls: DatabaseUrls) -> FastAPI:
         )
 
     return app
+
+
+@asynccontextmanager
+async def in_process_collab(
+    settings: Settings, db: Database, registry: CollectorRegistry, app: Any
+) -> AsyncIterator[CollabManager | None]:
+    """The collaboration server inside the API process (`tynebase serve`), when enabled."""
+    if not settings.run_collab_in_process:
+        yield None
+        return
+    manager = CollabManager(settings, db, registry)
+    app.state.collab = manager
+    async with manager.running():
+        yield manager

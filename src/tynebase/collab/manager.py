@@ -9,7 +9,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import re
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
@@ -24,35 +23,20 @@ from tynebase.collab import protocol, tickets
 from tynebase.collab.codes import CloseCode, Refused
 from tynebase.collab.listener import Listener
 from tynebase.collab.metrics import CollabMetrics
-from tynebase.collab.projection import do_project
+from tynebase.collab.projection import project_room
 from tynebase.collab.protocol import MessageType, ProtocolError, SyncStep
 from tynebase.collab.room import Connection, Room, Socket, Stats
 from tynebase.collab.store import Announcement, Store
 from tynebase.collab.tickets import Grant
 from tynebase.db.engine import Database, libpq_url
-from tynebase.errors import NotFound, TynebaseError
+from tynebase.errors import NotFound
 from tynebase.ops.maintenance import MaintenanceCache
 from tynebase.settings import Settings
-from tynebase.tenants.service import SUBDOMAIN_PATTERN
+from tynebase.tenants.service import subdomain_of
 
 log = logging.getLogger(__name__)
 PROJECTOR_TICK = 0.2
 _MESSAGE_NAMES = {t.value: t.name.lower() for t in MessageType}
-
-
-def subdomain_of(headers: Headers, base_domain: str) -> str | None:
-    """The workspace a socket's request names (X-Tenant-Subdomain or the Host), if any; ""
-    when it names something that cannot be a workspace."""
-    explicit = headers.get("x-tenant-subdomain")
-    if explicit:
-        sub = explicit.strip().lower()
-    else:
-        host = headers.get("host", "").split(":", 1)[0].lower()
-        suffix = "." + base_domain.lower()
-        if not host.endswith(suffix):
-            return None
-        sub = host[: -len(suffix)]
-    return sub if re.fullmatch(SUBDOMAIN_PATTERN, sub) else ""
 
 
 class CollabManager:
@@ -386,42 +370,10 @@ class CollabManager:
                 if now - room.last_change >= debounce or now - since >= max_delay:
                     self._spawn(self._project(room))
 
-    def _count_projection(self, outcome: str) -> None:
-        self.projections[outcome] = self.projections.get(outcome, 0) + 1
-
     async def _project(self, room: Room) -> None:
-        async with room.busy:
-            writer = room.last_writer
-            if room.dirty_since is None or writer is None:
-                return
-            room.dirty_since = None
-            markdown = room.markdown()
-            try:
-                async with self.db.unit_of_work(room.tenant_id) as conn:
-                    result = await do_project(
-                        conn,
-                        principal=writer.principal,
-                        document_id=room.document_id,
-                        markdown=markdown,
-                    )
-            except NotFound:
-                self._count_projection("document_gone")
-                for connection in list(room.connections):
-                    connection.close(CloseCode.DOCUMENT_NOT_FOUND)
-                return
-            except TynebaseError as exc:
-                # e.g. DOCUMENT_TOO_LARGE or a writer who lost the right to edit: kept in the
-                # Yjs state (nothing is lost), not written to the body.
-                self._count_projection(exc.code.lower())
-                log.warning("collab projection refused: %s", exc.code)
-                return
-            except Exception:
-                self._count_projection("error")
-                log.exception("collab projection failed; will retry")
-                if room.dirty_since is None:
-                    room.dirty_since = time.monotonic()
-                return
-            self._count_projection("saved" if result.version else "unchanged")
+        outcome = await project_room(self.db, room)
+        if outcome is not None:
+            self.projections[outcome] = self.projections.get(outcome, 0) + 1
 
     # --- other processes and access changes ---------------------------------------------------
 
@@ -537,17 +489,3 @@ class CollabManager:
                 for connection in list(room.connections):
                     if connection.last_received < cutoff:
                         connection.close(CloseCode.IDLE_TIMEOUT)
-
-
-@contextlib.asynccontextmanager
-async def in_process_collab(
-    settings: Settings, db: Database, registry: CollectorRegistry, app: Any
-) -> AsyncIterator[CollabManager | None]:
-    """The collaboration server inside the API process (`tynebase serve`), when enabled."""
-    if not settings.run_collab_in_process:
-        yield None
-        return
-    manager = CollabManager(settings, db, registry)
-    app.state.collab = manager
-    async with manager.running():
-        yield manager

@@ -7,15 +7,23 @@ text also makes a `collab_save` version.
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth.principal import Principal
+from tynebase.collab.codes import CloseCode
+from tynebase.collab.room import Room
+from tynebase.db.engine import Database
 from tynebase.documents import repo as documents_repo
 from tynebase.documents import service as documents_service
 from tynebase.documents.repo import Document
+from tynebase.errors import NotFound, TynebaseError
+
+log = logging.getLogger(__name__)
 
 
 def editing_body(document: Document) -> str:
@@ -61,3 +69,38 @@ async def do_project(
     )
     await documents_repo.update(conn, document_id, touch=False, current_version=number)
     return Projected(version=number)
+
+
+async def project_room(db: Database, room: Room) -> str | None:
+    """Project a dirty room (debounced by the manager); the outcome, for the metrics (None:
+    nothing to project). A room
+    whose document is gone has its sockets closed; a failed projection stays dirty (retried)."""
+    async with room.busy:
+        writer = room.last_writer
+        if room.dirty_since is None or writer is None:
+            return None
+        room.dirty_since = None
+        markdown = room.markdown()
+        try:
+            async with db.unit_of_work(room.tenant_id) as conn:
+                result = await do_project(
+                    conn,
+                    principal=writer.principal,
+                    document_id=room.document_id,
+                    markdown=markdown,
+                )
+        except NotFound:
+            for connection in list(room.connections):
+                connection.close(CloseCode.DOCUMENT_NOT_FOUND)
+            return "document_gone"
+        except TynebaseError as exc:
+            # e.g. DOCUMENT_TOO_LARGE or a writer who lost the right to edit: kept in the Yjs
+            # state (nothing is lost), not written to the body.
+            log.warning("collab projection refused: %s", exc.code)
+            return exc.code.lower()
+        except Exception:
+            log.exception("collab projection failed; will retry")
+            if room.dirty_since is None:
+                room.dirty_since = time.monotonic()
+            return "error"
+        return "saved" if result.version else "unchanged"

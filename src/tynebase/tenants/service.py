@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -17,6 +18,24 @@ from tynebase.tenants import repo
 from tynebase.tenants.repo import Tenant
 
 SUBDOMAIN_PATTERN = r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$"
+
+
+def subdomain_of(headers: Mapping[str, str], base_domain: str) -> str | None:
+    """The workspace a request names: `X-Tenant-Subdomain`, else a `{sub}.{base_domain}` Host.
+    None when it names none; "" when it names something that cannot be a subdomain (which then
+    never reaches a query)."""
+    explicit = headers.get("x-tenant-subdomain")
+    if explicit:
+        sub = explicit.strip().lower()
+    else:
+        host = headers.get("host", "").split(":", 1)[0].lower()
+        suffix = "." + base_domain.lower()
+        if not host.endswith(suffix):
+            return None
+        sub = host[: -len(suffix)]
+    return sub if re.fullmatch(SUBDOMAIN_PATTERN, sub) else ""
+
+
 RESERVED_SUBDOMAINS = frozenset(
     {"www", "api", "admin", "app", "collab", "static", "status", "mail"}
 )
