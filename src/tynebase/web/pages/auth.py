@@ -5,6 +5,7 @@ users.service), so these pages live at the root; the login page is per workspace
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
@@ -120,63 +121,54 @@ async def confirm(page: AnonCtx) -> Response:
     )
 
 
-@router.get("/confirm/resend")
-async def resend_form(page: AnonCtx) -> Response:
-    return _token_page(
-        page, heading="Resend the confirmation mail", action="/confirm/resend",
-        ask_email=True, button="Send",
-    )  # fmt: skip
+# The two "send me a mail" forms: an address in, a flow of `email_flows` run, the same answer
+# whether or not the account exists (nothing to learn about who has one).
+_RESEND = {"heading": "Resend the confirmation mail", "action": "/confirm/resend", "button": "Send"}
+_FORGOT = {"heading": "Reset your password", "action": "/forgot", "button": "Send a reset link"}
+EmailFlow = Callable[..., Awaitable[object]]
 
 
-@router.post("/confirm/resend")
-async def resend(page: AnonCtx) -> Response:
+async def _send_mail_form(
+    page: AnonCtx, form: dict[str, str], flow: EmailFlow, sent: str
+) -> Response:
     data = await form_dict(page.request)
     try:
         await _limit(page)
         body = parse(EmailIn, data)
         async with page.state.db.unit_of_work() as conn:
-            await email_flows.do_resend_confirmation(
-                conn, settings=page.state.settings, email=body.email
-            )
+            await flow(conn, settings=page.state.settings, email=body.email)
     except TynebaseError as exc:
-        return _token_page(
-            page, heading="Resend the confirmation mail", action="/confirm/resend",
-            ask_email=True, button="Send", error=exc.message, status_code=exc.status,
-        )  # fmt: skip
-    return page.render(
-        "auth/message.html",
-        heading="Check your mail",
-        message="If that account exists and is unconfirmed, a new link is on its way.",
+        return _token_page(page, **form, ask_email=True, error=exc.message, status_code=exc.status)
+    return page.render("auth/message.html", heading="Check your mail", message=sent)
+
+
+@router.get("/confirm/resend")
+async def resend_form(page: AnonCtx) -> Response:
+    return _token_page(page, **_RESEND, ask_email=True)
+
+
+@router.post("/confirm/resend")
+async def resend(page: AnonCtx) -> Response:
+    return await _send_mail_form(
+        page,
+        _RESEND,
+        email_flows.do_resend_confirmation,
+        "If that account exists and is unconfirmed, a new link is on its way.",
     )
 
 
 @router.get("/forgot")
 async def forgot_form(page: AnonCtx) -> Response:
-    return _token_page(
-        page, heading="Reset your password", action="/forgot",
-        ask_email=True, button="Send a reset link",
-    )  # fmt: skip
+    return _token_page(page, **_FORGOT, ask_email=True)
 
 
 @router.post("/forgot")
 async def forgot(page: AnonCtx) -> Response:
-    data = await form_dict(page.request)
-    try:
-        await _limit(page)
-        body = parse(EmailIn, data)
-        async with page.state.db.unit_of_work() as conn:
-            await email_flows.do_forgot_password(
-                conn, settings=page.state.settings, email=body.email
-            )
-    except TynebaseError as exc:
-        return _token_page(
-            page, heading="Reset your password", action="/forgot", ask_email=True,
-            button="Send a reset link", error=exc.message, status_code=exc.status,
-        )  # fmt: skip
-    return page.render(
-        "auth/message.html",
-        heading="Check your mail",
-        message="If an account exists for that address, a reset link is on its way.",
+    return await _send_mail_form(
+        page,
+        _FORGOT,
+        email_flows.do_forgot_password,
+        "If an account exists for that address, a reset link is on its way.",
     )
 
 
