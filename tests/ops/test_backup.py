@@ -161,6 +161,11 @@ def test_verify_catches_a_damaged_archive(
     rewrite(archive, lost_blob, lambda n, d: d + b"x" if n.startswith("blobs/") else d)
     assert "BACKUP_CORRUPT" in cli(ops, "backup", "verify", str(lost_blob)).output
 
+    # No archive at all is a failed backup operation, not a damaged archive.
+    missing = cli(ops, "backup", "verify", str(tmp_path / "nowhere.tar"))
+    assert missing.exit_code == 1
+    assert "BACKUP_FAILED" in missing.output
+
 
 def test_restore_refuses_another_schema_version_and_asks_first(
     ops: OpsWorld, world: dict[str, Any], backup_env: None, tmp_path: Path
