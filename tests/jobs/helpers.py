@@ -40,7 +40,7 @@ def job_settings(database: TestDatabase, **overrides: Any) -> Settings:
     return make_settings(database.base_dir, database.urls.owner, **{**FAST, **overrides})
 
 
-def _with_db(settings: Settings, urls: DatabaseUrls, work: Callable[[Database], Any]) -> Any:
+def with_db(settings: Settings, urls: DatabaseUrls, work: Callable[[Database], Any]) -> Any:
     async def main() -> Any:
         db = Database(urls, settings)
         try:
@@ -73,7 +73,7 @@ def enqueue(
             )
         return str(job.id)
 
-    result: str = _with_db(settings, urls, work)
+    result: str = with_db(settings, urls, work)
     return result
 
 
@@ -81,7 +81,7 @@ def run_jobs(
     settings: Settings, urls: DatabaseUrls, *, queues: Sequence[str] | None = (QUEUE,)
 ) -> None:
     """Run every job that is ready now in `queues` (None: all), then return."""
-    _with_db(settings, urls, lambda db: run_until_idle(settings, db, queues=queues))
+    with_db(settings, urls, lambda db: run_until_idle(settings, db, queues=queues))
 
 
 def job_row(owner_sql: Any, tenant_id: str, job_id: str) -> dict[str, Any]:

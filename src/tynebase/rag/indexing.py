@@ -25,7 +25,7 @@ from tynebase.jobs import service as jobs_service
 from tynebase.jobs.registry import JobContext
 from tynebase.rag import repo
 from tynebase.rag.chunking import chunk_document
-from tynebase.rag.embedders import local_embedder
+from tynebase.rag.embedders import loaded_embedder
 
 INDEX_KIND = "rag.index_document"
 REINDEX_ALL_KIND = "rag.reindex_all"
@@ -114,7 +114,7 @@ async def _index(ctx: JobContext, document_id: UUID) -> dict[str, Any]:
     document = await documents_repo.get(conn, document_id)
     if document is None:
         return {"document_id": str(document_id), "deleted": True}
-    embedder = local_embedder(ctx.settings.rag_embedder)
+    embedder = await loaded_embedder(ctx.settings.rag_embedder)
     # Not locked: the advisory lock above already makes index runs of a document take turns,
     # and holding the row through the embedding made a publish (documents row, then this one)
     # deadlock with this job (this one, then the rows its chunks refer to).

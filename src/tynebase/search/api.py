@@ -8,7 +8,7 @@ from fastapi import APIRouter, Query
 
 from tynebase.api.deps import AuthCtx
 from tynebase.api.schemas import COMMON_ERRORS
-from tynebase.rag.embedders import local_embedder
+from tynebase.rag.embedders import loaded_embedder
 from tynebase.search import service
 from tynebase.search.schemas import SearchHitOut, SearchPageOut, SnippetOut
 
@@ -39,7 +39,7 @@ async def search(
             tenant_id=ctx.tenant.id,
             text=q,
             mode=mode,
-            embedder=local_embedder(settings.rag_embedder),
+            embedder=await loaded_embedder(settings.rag_embedder),
             ef_search=settings.rag_hnsw_ef_search,
             limit=limit,
             cursor=cursor,

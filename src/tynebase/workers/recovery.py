@@ -38,14 +38,21 @@ def _max_attempts(app: procrastinate.App, task_name: str) -> int:
 
 
 async def recover_stalled(
-    *, app: procrastinate.App, db: Database, settings: Settings
+    *,
+    app: procrastinate.App,
+    db: Database,
+    settings: Settings,
+    alive_worker_id: int | None = None,
 ) -> list[Recovered]:
-    """Requeue (or fail) every stalled job, in one transaction with the jobs' rows."""
+    """Requeue (or fail) every stalled job, in one transaction with the jobs' rows. The calling
+    worker (`alive_worker_id`) and its jobs are never taken for dead."""
     recovered: list[Recovered] = []
     async with db.unit_of_work() as conn:
-        await jobs_repo.prune_stalled_workers(conn, stalled_seconds=settings.worker_stalled_seconds)
+        await jobs_repo.prune_stalled_workers(
+            conn, stalled_seconds=settings.worker_stalled_seconds, alive_worker_id=alive_worker_id
+        )
         stalled = await jobs_repo.lock_stalled_queue_jobs(
-            conn, stalled_seconds=settings.worker_stalled_seconds
+            conn, stalled_seconds=settings.worker_stalled_seconds, alive_worker_id=alive_worker_id
         )
         for queue_job in stalled:
             final = queue_job.attempts + 1 >= _max_attempts(app, queue_job.task_name)

@@ -20,11 +20,15 @@ log = logging.getLogger(__name__)
 RESTART_DELAY_SECONDS = 5.0
 
 
-async def _recover_forever(app: procrastinate.App, db: Database, settings: Settings) -> None:
+async def _recover_forever(
+    app: procrastinate.App, db: Database, settings: Settings, worker: Worker
+) -> None:
     while True:
         await asyncio.sleep(settings.worker_poll_seconds)
         try:
-            await recover_stalled(app=app, db=db, settings=settings)
+            await recover_stalled(
+                app=app, db=db, settings=settings, alive_worker_id=worker.worker_id
+            )
         except Exception:
             # A database hiccup must not stop the worker; the next round tries again.
             log.exception("stalled-job recovery failed")
@@ -63,7 +67,9 @@ async def run_worker(
         if not wait:
             await worker.run()  # type: ignore[no-untyped-call]
             return
-        recovery = asyncio.create_task(_recover_forever(app, db, settings), name="recovery")
+        recovery = asyncio.create_task(
+            _recover_forever(app, db, settings, worker), name="recovery"
+        )
         try:
             await worker.run()  # type: ignore[no-untyped-call]
         finally:
