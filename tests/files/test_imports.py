@@ -165,6 +165,33 @@ def test_importing_needs_the_contributor_role(
         assert error_code(own) == "INSUFFICIENT_ROLE"
 
 
+@pytest.mark.parametrize("how", ["removed", "suspended"])
+def test_an_import_whose_starter_left_fails_without_a_document(
+    accounts: Accounts,
+    admin: Account,
+    settings: Settings,
+    database: TestDatabase,
+    how: str,
+) -> None:
+    """The job acts as the person who started it: once they are no longer an active member
+    it must not create a document in their name."""
+    member = accounts.member(admin, "contributor")
+    started = start_import(member, "left.md", b"# Left behind\n")
+    if how == "removed":
+        gone = admin.request("DELETE", f"/api/users/{member.user_id}")
+    else:
+        gone = admin.request(
+            "PATCH", f"/api/users/{member.user_id}", json={"status": "suspended"}
+        )
+    assert gone.status_code in (200, 204), gone.text
+    run_jobs(settings, database)
+    job = job_of(admin, started["job_id"])
+    assert (job["status"], job["attempts"]) == ("failed", 1), job
+    assert job["error"]["code"] == "IMPORT_USER_GONE"
+    titles = [d["title"] for d in admin.get("/api/documents").json()["items"]]
+    assert "Left behind" not in titles
+
+
 def test_an_unreadable_file_fails_the_job_without_retries(
     admin: Account, settings: Settings, database: TestDatabase
 ) -> None:

@@ -70,3 +70,17 @@ async def broken(ctx: JobContext) -> dict[str, Any]:
 async def rejects(ctx: JobContext) -> dict[str, Any]:
     """A deliberate, permanent failure: never retried."""
     raise JobFailed("This input cannot be processed", code="TEST_BAD_INPUT")
+
+
+@job_task("tests.rejects_plainly", queue=QUEUE)
+async def rejects_plainly(ctx: JobContext) -> dict[str, Any]:
+    """A permanent failure without a code of its own: the generic JOB_FAILED."""
+    raise JobFailed("Nothing more to say")
+
+
+@job_task("tests.returns_a_list", queue=QUEUE)
+async def returns_a_list(ctx: JobContext) -> Any:
+    """A handler breaking its contract (results are JSON objects): JOB_BAD_RESULT, not retried,
+    and its writes are rolled back."""
+    await add_document(ctx, ctx.payload["title"])
+    return ["not", "a", "dict"]

@@ -239,22 +239,42 @@ def test_transient_failures_are_retried_with_backoff(
     assert 0 < waits[0] < waits[1], waits
 
 
+@pytest.mark.parametrize(
+    ("kind", "code", "message"),
+    [
+        ("tests.rejects", "TEST_BAD_INPUT", "This input cannot be processed"),
+        ("tests.rejects_plainly", "JOB_FAILED", "Nothing more to say"),
+        (
+            "tests.returns_a_list",
+            "JOB_BAD_RESULT",
+            "handler of tests.returns_a_list returned list, not a dict",
+        ),
+    ],
+)
 def test_a_deliberate_failure_is_not_retried(
-    cfg: Settings, database: TestDatabase, admin: Account
+    cfg: Settings,
+    database: TestDatabase,
+    admin: Account,
+    owner_sql: psycopg.Connection[Any],
+    kind: str,
+    code: str,
+    message: str,
 ) -> None:
+    title = unique("rolled back")
     job_id = enqueue(
         cfg,
         database.urls,
         tenant_id=admin.tenant_id,
-        kind="tests.rejects",
-        payload={},
+        kind=kind,
+        payload={"title": title},
         created_by=admin.user_id,
     )
     run_jobs(cfg, database.urls)
     job = get_job(admin, job_id)
     assert (job["status"], job["attempts"], job["dead_letter"]) == ("failed", 1, True)
-    assert job["error"] == {"code": "TEST_BAD_INPUT", "message": "This input cannot be processed"}
+    assert job["error"] == {"code": code, "message": message}
     assert job["finished_at"] is not None
+    assert documents_titled(owner_sql, admin.tenant_id, title) == 0
 
 
 def test_dead_letter_is_listed_and_an_admin_retries_it(
