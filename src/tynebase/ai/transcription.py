@@ -20,15 +20,14 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.ai.generation import (
     PROMPT_RECORD_CHARS,
-    acting_principal,
     check_ai_allowed,
     compose_draft,
-    first_choice,
 )
 from tynebase.ai.preferences import load_preferences
 from tynebase.ai.providers.adapters import get_transcriber
 from tynebase.ai.providers.config import AITask
 from tynebase.ai.providers.errors import AINotConfigured
+from tynebase.ai.providers.registry import first_choice
 from tynebase.auth.principal import Principal
 from tynebase.consents import service as consents
 from tynebase.credits import costs
@@ -41,6 +40,7 @@ from tynebase.files.errors import UnsupportedFileType
 from tynebase.files.repo import StoredFile
 from tynebase.files.storage import BlobNotFound, open_blob_store
 from tynebase.jobs import service as jobs_service
+from tynebase.jobs.acting import access_acting_principal
 from tynebase.jobs.registry import JobContext, JobFailed
 from tynebase.jobs.repo import Job
 from tynebase.settings import Settings
@@ -117,7 +117,7 @@ async def _read(ctx: JobContext, file: StoredFile) -> bytes:
 
 async def run_transcription(ctx: JobContext) -> dict[str, Any]:
     """The job: transcript, then summary and article drafts, then the charge."""
-    principal = await acting_principal(ctx.conn, ctx.created_by, ctx.payload.get("role", "viewer"))
+    principal = await access_acting_principal(ctx, gone_code="AI_USER_GONE")
     await consents.require_consent(ctx.conn, principal.user_id, "ai_processing")
     try:
         file = await files_service.access_file(

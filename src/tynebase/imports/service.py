@@ -14,7 +14,7 @@ from uuid import UUID
 import anyio.to_thread
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tynebase.auth.principal import ROLE_RANK, Principal
+from tynebase.auth.principal import Principal
 from tynebase.documents import service as documents_service
 from tynebase.files import repo as files_repo
 from tynebase.files.errors import UnsupportedFileType
@@ -22,9 +22,9 @@ from tynebase.files.repo import StoredFile
 from tynebase.files.storage import BlobNotFound, open_blob_store
 from tynebase.imports.convert import FORMATS, convert, format_of
 from tynebase.jobs import service as jobs_service
+from tynebase.jobs.acting import access_acting_principal
 from tynebase.jobs.registry import JobContext, JobFailed
 from tynebase.jobs.repo import Job
-from tynebase.users import repo as users_repo
 
 IMPORT_KIND = "imports.document"
 
@@ -66,24 +66,6 @@ async def do_start_import(
     return job, fmt
 
 
-async def _acting_principal(conn: AsyncConnection, user_id: UUID | None, role: str) -> Principal:
-    member = await users_repo.get_member(conn, user_id) if user_id else None
-    if member is None or member.status != "active":
-        raise JobFailed(
-            "The person who started this import is no longer an active member",
-            code="IMPORT_USER_GONE",
-        )
-    # Whichever is lower now: the role asked with, or the member's current role.
-    effective = min(role, member.role, key=ROLE_RANK.__getitem__)
-    return Principal(
-        user_id=member.user_id,
-        email=member.email,
-        name=member.name,
-        role=effective,
-        is_superadmin=False,
-    )
-
-
 async def _read_blob(ctx: JobContext, key: str) -> bytes:
     chunks = bytearray()
     try:
@@ -100,7 +82,7 @@ async def run_import(ctx: JobContext) -> dict[str, Any]:
     file = await files_repo.get(ctx.conn, file_id)
     if file is None:
         raise JobFailed("The file to import was deleted", code="FILE_NOT_FOUND")
-    principal = await _acting_principal(ctx.conn, ctx.created_by, ctx.payload.get("role", "viewer"))
+    principal = await access_acting_principal(ctx, gone_code="IMPORT_USER_GONE")
     fmt = check_importable(file)
     await ctx.report(10, "reading the file")
     data = await _read_blob(ctx, file.storage_key)

@@ -21,8 +21,8 @@ from tynebase.auth.principal import Principal
 from tynebase.documents import service as documents_service
 from tynebase.files.sniff import HEAD_BYTES, sniff_head
 from tynebase.imports.convert import convert, decode_text
-from tynebase.imports.service import _acting_principal as acting_principal
 from tynebase.jobs import service as jobs_service
+from tynebase.jobs.acting import access_acting_principal
 from tynebase.jobs.registry import JobContext
 from tynebase.jobs.repo import Job
 from tynebase.net.addresses import parse_networks
@@ -94,7 +94,7 @@ def page_text(page: Fetched) -> bytes:
 async def run_url_import(ctx: JobContext, *, resolver: Resolver | None = None) -> dict[str, Any]:
     """The job: fetch, convert, create the draft with an `imported` lineage entry."""
     url = str(ctx.payload["url"])
-    principal = await acting_principal(ctx.conn, ctx.created_by, ctx.payload.get("role", "viewer"))
+    principal = await access_acting_principal(ctx, gone_code="IMPORT_USER_GONE")
     await ctx.report(10, f"fetching {httpx.URL(url).host}")
     page = await _fetch_url(url, policy=FetchPolicy.from_settings(ctx.settings), resolver=resolver)
     fmt = page_format(page)
