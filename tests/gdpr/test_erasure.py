@@ -213,3 +213,23 @@ def test_last_admin_cannot_erase_themselves(admin: Account) -> None:
     assert error_code(response) == "LAST_ADMIN"
     assert response.json()["error"]["details"] == {"workspace": admin.subdomain}
     assert admin.get("/api/auth/me").status_code == 200
+
+
+def test_the_spec_paths_are_the_same_operations(accounts: Accounts, admin: Account) -> None:
+    """SPEC section 12's /api/gdpr/{export,consents,delete-account} answer like /api/me/..."""
+    member = accounts.member(admin, "editor")
+    exported = member.get("/api/gdpr/export")
+    assert exported.status_code == 200
+    assert exported.headers["content-type"] == "application/zip"
+    assert zipfile.ZipFile(io.BytesIO(exported.content)).namelist()
+
+    changed = member.request("PUT", "/api/gdpr/consents", json={"analytics": False})
+    assert changed.status_code == 200, changed.text
+    assert member.get("/api/me/consents").json() == changed.json()
+    assert member.get("/api/gdpr/consents").json()["analytics"] is False
+
+    wrong = member.post("/api/gdpr/delete-account", json={"password": "not-my-password-at-all"})
+    assert error_code(wrong) == "PASSWORD_MISMATCH"
+    erased = member.post("/api/gdpr/delete-account", json={"password": member.password})
+    assert erased.status_code == 200, erased.text
+    assert member.get("/api/auth/me").status_code == 401

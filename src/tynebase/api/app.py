@@ -118,8 +118,10 @@ def create_app(settings: Settings, urls: DatabaseUrls) -> FastAPI:
         url_imports_api.router,
         ai_generation_api.router,
         consents_api.router,
+        consents_api.gdpr_router,
         gdpr_api.me_router,
         gdpr_api.admin_router,
+        gdpr_api.gdpr_router,
         ai_preferences_api.router,
         collab_api.ticket_router,
     ):

@@ -1,4 +1,8 @@
-"""Privacy routes: GET /api/me/export, DELETE /api/me, POST /api/users/{id}/erase (admins)."""
+"""Privacy routes: GET /api/me/export, DELETE /api/me, POST /api/users/{id}/erase (admins).
+
+SPEC section 12 names the caller's own privacy operations /api/gdpr/{export,consents,
+delete-account}: `gdpr_router` serves the same handlers under those paths (consents in
+tynebase.consents.api)."""
 
 from __future__ import annotations
 
@@ -21,19 +25,20 @@ from tynebase.gdpr.schemas import ErasedOut, EraseMeIn
 
 me_router = APIRouter(prefix="/api/me", tags=["privacy"], responses=COMMON_ERRORS)
 admin_router = APIRouter(prefix="/api/users", tags=["privacy"], responses=COMMON_ERRORS)
+gdpr_router = APIRouter(prefix="/api/gdpr", tags=["privacy"], responses=COMMON_ERRORS)
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-@me_router.get(
-    "/export",
-    response_class=StreamingResponse,
-    responses={
-        200: {
-            "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
-            "description": "Your data in this workspace: JSON files and your uploads",
-        }
-    },
-)
+_ZIP_RESPONSE = {
+    200: {
+        "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
+        "description": "Your data in this workspace: JSON files and your uploads",
+    }
+}
+
+
+@gdpr_router.get("/export", response_class=StreamingResponse, responses=_ZIP_RESPONSE)
+@me_router.get("/export", response_class=StreamingResponse, responses=_ZIP_RESPONSE)
 async def export_me(ctx: AuthCtx) -> StreamingResponse:
     """Everything about you in this workspace, as a zip (GDPR-1)."""
     state, tenant, user_id = ctx.state, ctx.tenant, ctx.principal.user_id
@@ -60,6 +65,7 @@ async def export_me(ctx: AuthCtx) -> StreamingResponse:
     )
 
 
+@gdpr_router.post("/delete-account", dependencies=[AuthRateLimit])
 @me_router.delete("", dependencies=[AuthRateLimit])
 async def erase_me(body: EraseMeIn, request: Request, credentials: Credentials) -> ErasedOut:
     """Delete your account everywhere, with your documents, files, chats and sessions (GDPR-3).
