@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import Annotated, Any
 from uuid import UUID
 
 from fastapi import APIRouter, Depends, Request
@@ -29,7 +29,7 @@ gdpr_router = APIRouter(prefix="/api/gdpr", tags=["privacy"], responses=COMMON_E
 Credentials = Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
 
 
-_ZIP_RESPONSE = {
+_ZIP_RESPONSE: dict[int | str, dict[str, Any]] = {
     200: {
         "content": {"application/zip": {"schema": {"type": "string", "format": "binary"}}},
         "description": "Your data in this workspace: JSON files and your uploads",
