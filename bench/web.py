@@ -77,24 +77,33 @@ def seed(superuser_url: str, tenant_id: str, user_id: str, count: int) -> None:
 
 
 def measure_pages(
-    url: str, headers: dict[str, str], cookies: httpx.Cookies, doc: str, n: int
+    url: str, sub: str, cookies: httpx.Cookies, viewer: httpx.Cookies, doc: str, n: int
 ) -> dict[str, Any]:
+    """Each round GETs every page once; `home_viewer` is home for a viewer (the counts then
+    filter rows by role, author and status instead of counting them all)."""
     pages = {
         "floor_livez": "/livez",
         "home": "/w/{sub}/",
+        "home_viewer": "/w/{sub}/",
         "document": "/w/{sub}/d/{doc}",
         "versions": "/w/{sub}/d/{doc}/versions",
         "search": "/w/{sub}/search?q=topic+42",
         "members": "/w/{sub}/members",
         "new_document": "/w/{sub}/documents/new",
+        "usage": "/w/{sub}/usage",
+        "audit": "/w/{sub}/audit",
     }
-    sub = headers["sub"]
     timings: dict[str, list[float]] = {name: [] for name in pages}
-    with httpx.Client(base_url=url, cookies=cookies, timeout=30) as client:
-        for path in pages.values():  # warm up
+    with (
+        httpx.Client(base_url=url, cookies=cookies, timeout=30) as admin_client,
+        httpx.Client(base_url=url, cookies=viewer, timeout=30) as viewer_client,
+    ):
+        for name, path in pages.items():  # warm up
+            client = viewer_client if name == "home_viewer" else admin_client
             client.get(path.format(sub=sub, doc=doc))
         for _ in range(n):
             for name, path in pages.items():
+                client = viewer_client if name == "home_viewer" else admin_client
                 started = time.perf_counter()
                 response = client.get(path.format(sub=sub, doc=doc))
                 timings[name].append((time.perf_counter() - started) * 1000)
@@ -103,6 +112,40 @@ def measure_pages(
         name: {"p50_ms": pct(v, 0.5), "p95_ms": pct(v, 0.95), "n": len(v)}
         for name, v in timings.items()
     }
+
+
+def web_login(url: str, sub: str, email: str) -> httpx.Client:
+    client = httpx.Client(base_url=url)
+    login_page = client.get(f"/w/{sub}/login").text
+    csrf = login_page.split('name="csrf_token" value="')[1].split('"')[0]
+    client.post(f"/w/{sub}/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf})
+    return client
+
+
+def add_viewer(
+    url: str, owner: str, sub: str, tenant_id: str, auth: dict[str, str]
+) -> httpx.Client:
+    """A viewer of the workspace (invited and accepted through the API), logged in to pages."""
+    email = "viewer@example.com"
+    with psycopg.connect(libpq_url(owner), autocommit=True) as conn:
+        conn.execute("UPDATE tenants SET tier = 'base' WHERE id = %s", (tenant_id,))  # 10 seats
+    invited = httpx.post(
+        f"{url}/api/invites", headers=auth, json={"email": email, "role": "viewer"}
+    )
+    assert invited.status_code == 201, invited.text
+    with psycopg.connect(libpq_url(owner)) as conn:
+        mail = conn.execute(
+            "SELECT body FROM mail_outbox WHERE to_address = %s ORDER BY created_at DESC", (email,)
+        ).fetchone()
+    assert mail is not None
+    token = mail[0].split("Token: ")[1].split()[0]
+    accepted = httpx.post(
+        f"{url}/api/invites/accept",
+        headers={"X-Tenant-Subdomain": sub},
+        json={"token": token, "name": "Viewer", "password": PASSWORD},
+    )
+    assert accepted.status_code == 201, accepted.text
+    return web_login(url, sub, email)
 
 
 KEYSTROKE_JS = """async ([n]) => {
@@ -212,12 +255,7 @@ def main() -> int:
             signed["user"]["id"],
             args.documents,
         )
-        client = httpx.Client(base_url=url)
-        login_page = client.get(f"/w/{sub}/login").text
-        csrf = login_page.split('name="csrf_token" value="')[1].split('"')[0]
-        client.post(
-            f"/w/{sub}/login", data={"email": email, "password": PASSWORD, "csrf_token": csrf}
-        )
+        client = web_login(url, sub, email)
         tokens = client.post(
             "/api/auth/login",
             headers={"X-Tenant-Subdomain": sub},
@@ -226,8 +264,9 @@ def main() -> int:
         auth = {"X-Tenant-Subdomain": sub, "Authorization": f"Bearer {tokens['access_token']}"}
         body = {"title": "Bench doc", "body": "# Bench\n\n" + "text " * 500}
         doc = httpx.post(f"{url}/api/documents", headers=auth, json=body).json()["id"]
+        viewer = add_viewer(url, owner, sub, signed["tenant"]["id"], auth)
         log("measuring pages")
-        pages = measure_pages(url, {"sub": sub}, client.cookies, doc, args.requests)
+        pages = measure_pages(url, sub, client.cookies, viewer.cookies, doc, args.requests)
         worst = max(v["p95_ms"] for k, v in pages.items() if k != "floor_livez")
         bundle = ROOT / "src" / "tynebase" / "web" / "static" / "editor.js"
         bundle_kb = round(len(gzip.compress(bundle.read_bytes(), 9)) / 1024, 1)
@@ -247,7 +286,7 @@ def main() -> int:
             "meets": {
                 "page_p95": worst <= GOALS["page_p95_ms_max"],
                 "bundle": bundle_kb <= GOALS["bundle_gzip_kb_max"],
-                "keystroke_p95": isinstance(keys.get("p95_ms"), float)
+                "keystroke_p95": isinstance(keys.get("p95_ms"), int | float)
                 and keys["p95_ms"] <= GOALS["keystroke_p95_ms_max"],
             },
         }

@@ -29,6 +29,7 @@ Action = Annotated[
 ActorId = Annotated[UUID | None, Query(description="Entries by this user")]
 Outcome = Annotated[Literal["success", "failure"] | None, Query()]
 TargetId = Annotated[str | None, Query(max_length=100)]
+TargetType = Annotated[str | None, Query(max_length=50, description="tenant, user, document...")]
 _ISO_TIME = re.compile(r"\d{4}-\d{2}-\d{2}([T ].*)?")
 
 
@@ -49,6 +50,7 @@ def _filters(
     actor_id: UUID | None,
     outcome: str | None,
     target_id: str | None,
+    target_type: str | None,
     since: datetime | None,
     until: datetime | None,
 ) -> Filters:
@@ -60,6 +62,7 @@ def _filters(
         actor_user_id=actor_id,
         outcome=outcome,
         target_id=target_id,
+        target_type=target_type,
         since=aware(since),
         until=aware(until),
     )
@@ -72,6 +75,7 @@ async def list_audit(
     actor_id: ActorId = None,
     outcome: Outcome = None,
     target_id: TargetId = None,
+    target_type: TargetType = None,
     since: Since = None,
     until: Until = None,
     limit: Annotated[int, Query(ge=1, le=service.MAX_PAGE)] = 50,
@@ -81,7 +85,7 @@ async def list_audit(
     ctx.principal.check_role("admin")
     page = await service.list_page(
         ctx.conn,
-        filters=_filters(action, actor_id, outcome, target_id, since, until),
+        filters=_filters(action, actor_id, outcome, target_id, target_type, since, until),
         cursor_token=cursor,
         limit=limit,
     )
@@ -111,13 +115,14 @@ async def export_audit(
     actor_id: ActorId = None,
     outcome: Outcome = None,
     target_id: TargetId = None,
+    target_type: TargetType = None,
     since: Since = None,
     until: Until = None,
 ) -> StreamingResponse:
     """The audit log as evidence: CSV or a JSON array, streamed (admins)."""
     ctx.principal.check_role("admin")
     state, tenant = ctx.state, ctx.tenant
-    filters = _filters(action, actor_id, outcome, target_id, since, until)
+    filters = _filters(action, actor_id, outcome, target_id, target_type, since, until)
 
     async def body() -> AsyncIterator[bytes]:
         # Streamed after the request's own transaction has ended: a unit of work of its own.

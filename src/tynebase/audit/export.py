@@ -14,6 +14,7 @@ from tynebase.db.metadata import AnyRow
 
 FORMATS = ("csv", "json")
 MEDIA_TYPES = {"csv": "text/csv; charset=utf-8", "json": "application/json"}
+FORMULA_STARTS = frozenset("=+-@\t\r")
 CSV_COLUMNS = (
     "id",
     "tenant_id",
@@ -31,17 +32,17 @@ CSV_COLUMNS = (
 )
 
 
-def _csv_line(values: list[Any]) -> bytes:
+def csv_line(values: list[Any]) -> bytes:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(values)
     return buffer.getvalue().encode()
 
 
-def _csv_cell(value: Any) -> Any:
+def csv_cell(value: Any) -> Any:
     if isinstance(value, dict):
         return orjson.dumps(value, option=orjson.OPT_SORT_KEYS).decode()
     # Spreadsheet formula injection: a cell that starts like a formula is kept as text.
-    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@"):
+    if isinstance(value, str) and value[:1] in FORMULA_STARTS:
         return "'" + value
     return "" if value is None else value
 
@@ -49,10 +50,10 @@ def _csv_cell(value: Any) -> Any:
 async def render(rows: AsyncIterator[AnyRow], fmt: str) -> AsyncIterator[bytes]:
     """`csv`: a header and one line per entry; `json`: one array, one entry per line."""
     if fmt == "csv":
-        yield _csv_line(list(CSV_COLUMNS))
+        yield csv_line(list(CSV_COLUMNS))
         async for row in rows:
             entry = entry_dict(row)
-            yield _csv_line([_csv_cell(entry[column]) for column in CSV_COLUMNS])
+            yield csv_line([csv_cell(entry[column]) for column in CSV_COLUMNS])
         return
     first = True
     yield b"["

@@ -25,6 +25,7 @@ class Filters:
     actor_user_id: UUID | None = None
     outcome: str | None = None
     target_id: str | None = None
+    target_type: str | None = None
     since: datetime | None = None
     until: datetime | None = None
 
@@ -54,6 +55,8 @@ def _filtered(query: sa.Select[Any], filters: Filters, *, platform: bool) -> sa.
         query = query.where(audit_log.c.outcome == filters.outcome)
     if filters.target_id:
         query = query.where(audit_log.c.target_id == filters.target_id)
+    if filters.target_type:
+        query = query.where(audit_log.c.target_type == filters.target_type)
     if filters.since is not None:
         query = query.where(audit_log.c.occurred_at >= filters.since)
     if filters.until is not None:

@@ -136,6 +136,16 @@ async def get_refresh_token_for_update(conn: AsyncConnection, token_hash: bytes)
     return (await conn.execute(query)).first()
 
 
+async def session_token_used_since(
+    conn: AsyncConnection, session_id: UUID, moment: datetime
+) -> bool:
+    """Whether a refresh token of the session was used after `moment`."""
+    query = sa.select(refresh_tokens.c.id).where(
+        refresh_tokens.c.session_id == session_id, refresh_tokens.c.used_at > moment
+    )
+    return (await conn.execute(query.limit(1))).first() is not None
+
+
 async def mark_refresh_token_used(conn: AsyncConnection, token_id: UUID, *, now: datetime) -> None:
     await conn.execute(
         refresh_tokens.update().where(refresh_tokens.c.id == token_id).values(used_at=now)

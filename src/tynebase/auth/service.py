@@ -32,6 +32,9 @@ from tynebase.users.repo import User
 
 # Touching last_used_at on every API-key call would turn reads into writes; once a minute is enough.
 API_KEY_TOUCH_INTERVAL = timedelta(minutes=1)
+# How long after its rotation a browser session's refresh token may come back from a request that
+# was already on its way (see `do_refresh_raced`).
+RACE_GRACE = timedelta(seconds=10)
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,16 @@ class IssuedTokens:
     access_token: str
     access_expires_at: int
     refresh_token: str
+    session_id: UUID
+
+
+@dataclass(frozen=True)
+class AccessOnly:
+    """A new access token for a session whose refresh token another request just rotated: the
+    refresh token that request received stays the only live one."""
+
+    access_token: str
+    access_expires_at: int
     session_id: UUID
 
 
@@ -238,6 +251,34 @@ async def do_refresh(
     conn: AsyncConnection, *, keyring: KeyRing, tenant: Tenant, refresh_token: str
 ) -> IssuedTokens | Refusal:
     """Rotate a refresh token. A token used twice means it leaked: its whole session is revoked."""
+    outcome = await _rotate(
+        conn, keyring=keyring, tenant=tenant, refresh_token=refresh_token, grace=None
+    )
+    assert not isinstance(outcome, AccessOnly)  # only given with a grace
+    return outcome
+
+
+async def do_refresh_raced(
+    conn: AsyncConnection, *, keyring: KeyRing, tenant: Tenant, refresh_token: str
+) -> IssuedTokens | AccessOnly | Refusal:
+    """`do_refresh` for browser sessions, whose requests race: when a page and its scripts find
+    the access token expired together and reach two API processes, both present the same
+    refresh token. The second, within RACE_GRACE of the rotation and while the token it was
+    rotated into is still unused, gets a new access token only (AccessOnly). Any other reuse
+    (later, or of an older token) still revokes the session."""
+    return await _rotate(
+        conn, keyring=keyring, tenant=tenant, refresh_token=refresh_token, grace=RACE_GRACE
+    )
+
+
+async def _rotate(
+    conn: AsyncConnection,
+    *,
+    keyring: KeyRing,
+    tenant: Tenant,
+    refresh_token: str,
+    grace: timedelta | None,
+) -> IssuedTokens | AccessOnly | Refusal:
     now = _now()
     row = await repo.get_refresh_token_for_update(conn, token_hash(refresh_token))
     if row is None:
@@ -246,7 +287,15 @@ async def do_refresh(
     assert session is not None  # FK, same tenant
     if session.revoked_at is not None:
         raise Unauthenticated("This session was revoked; log in again", code="SESSION_REVOKED")
-    if row.used_at is not None:
+    # The session row is locked: rotations of one session are serialised, so "nothing used
+    # since" means the token this one was rotated into is still the live one.
+    raced = (
+        grace is not None
+        and row.used_at is not None
+        and now - row.used_at <= grace
+        and not await repo.session_token_used_since(conn, session.id, row.used_at)
+    )
+    if row.used_at is not None and not raced:
         await repo.revoke_sessions(
             conn, now=now, reason="refresh token reuse", session_id=session.id
         )
@@ -275,6 +324,13 @@ async def do_refresh(
         role=member.role if member else None,
         member_status=member.status if member else None,
     )
+    if raced:
+        if keyring.needs_refresh():
+            await keyring.load(conn)
+        access, expires_at = keyring.issue(
+            user_id=user.id, tenant_id=tenant.id, session_id=session.id
+        )
+        return AccessOnly(access_token=access, access_expires_at=expires_at, session_id=session.id)
     await repo.mark_refresh_token_used(conn, row.id, now=now)
     await repo.touch_session(conn, session.id, now=now)
     return await _issue(

@@ -60,7 +60,7 @@ def _node_out(node: service.CategoryNode) -> CategoryNode:
 @categories_router.get("")
 async def category_tree(ctx: AuthCtx) -> CategoryTreeOut:
     """The category tree with readable-document counts, and the virtual Uncategorised node."""
-    tree = await service.category_tree(ctx.conn, principal=ctx.principal)
+    tree = await service.category_tree(ctx.conn, principal=ctx.principal, tenant_id=ctx.tenant.id)
     return CategoryTreeOut(
         categories=[_node_out(root) for root in tree.roots],
         uncategorised=UncategorisedNode(document_count=tree.uncategorised_count),

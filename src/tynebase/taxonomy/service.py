@@ -59,10 +59,12 @@ async def access_category(
     return category
 
 
-async def category_tree(conn: AsyncConnection, *, principal: Principal) -> CategoryTree:
+async def category_tree(
+    conn: AsyncConnection, *, principal: Principal, tenant_id: UUID
+) -> CategoryTree:
     """The whole tree with readable-document counts, plus the Uncategorised count."""
     everything = await repo.list_categories(conn)
-    counts = await repo.readable_counts_by_category(conn, principal)
+    counts = await repo.readable_counts_by_category(conn, principal, tenant_id)
     children: dict[UUID | None, list[Category]] = {}
     for category in everything:
         children.setdefault(category.parent_id, []).append(category)

@@ -13,7 +13,7 @@ from tynebase.collab.api import collab_url
 from tynebase.errors import TynebaseError
 from tynebase.settings import Settings
 from tynebase.web.context import LoginRequired, login_redirect
-from tynebase.web.pages import auth, documents, features, status, workspace
+from tynebase.web.pages import admin, audit, auth, documents, features, status, usage, workspace
 from tynebase.web.session import CsrfSigner, Refresher
 from tynebase.web.state import STATIC_DIR, WebState, build_templates
 
@@ -95,6 +95,9 @@ def create_web_app(root: FastAPI, settings: Settings) -> FastAPI:
         documents.router,
         workspace.router,
         features.router,
+        usage.router,
+        audit.router,
+        admin.router,
     ):
         web.include_router(router)
     web.mount("/static", StaticFiles(directory=STATIC_DIR), name="static")

@@ -17,7 +17,6 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from tynebase.api.state import AppState
 from tynebase.auth import service as auth_service
 from tynebase.auth.principal import Principal
-from tynebase.auth.service import IssuedTokens
 from tynebase.errors import NotFound, RateLimited, Unauthenticated, Unavailable
 from tynebase.logging import tenant_var, user_var
 from tynebase.ops.middleware import maintenance_cache
@@ -32,6 +31,7 @@ from tynebase.web.session import (
     CSRF_HEADER,
     REFRESH_COOKIE,
     SAFE_METHODS,
+    Renewed,
     new_anon_nonce,
     set_anon_cookie,
     set_session_cookies,
@@ -117,7 +117,8 @@ class BasePage:
             "banner": getattr(self.request.state, "maintenance", None),
         }
 
-    def _finish(self, response: Response) -> Response:
+    def finish(self, response: Response) -> Response:
+        """The response with the session cookies the request renewed, never cached."""
         for apply in self.cookies_to_set:
             apply(response)
         response.headers["Cache-Control"] = "no-store"
@@ -125,12 +126,12 @@ class BasePage:
 
     def render(self, template: str, status_code: int = 200, **values: Any) -> Response:
         html = self.web.templates.get_template(template).render(**self.context(), **values)
-        return self._finish(HTMLResponse(html, status_code=status_code))
+        return self.finish(HTMLResponse(html, status_code=status_code))
 
     def redirect(self, url: str) -> Response:
         if self.request.headers.get("hx-request"):
-            return self._finish(Response(status_code=204, headers={"HX-Redirect": url}))
-        return self._finish(RedirectResponse(url, status_code=303))
+            return self.finish(Response(status_code=204, headers={"HX-Redirect": url}))
+        return self.finish(RedirectResponse(url, status_code=303))
 
 
 @dataclass
@@ -210,7 +211,7 @@ async def _principal(
     )
 
 
-def _remember(page: Page, subdomain: str, tokens: IssuedTokens) -> None:
+def _remember(page: Page, subdomain: str, tokens: Renewed) -> None:
     secure, ttl = is_secure(page.request), page.state.settings.refresh_token_ttl_seconds
     page.cookies_to_set.append(
         lambda r: set_session_cookies(

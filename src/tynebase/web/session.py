@@ -2,10 +2,12 @@
 
 A login stores the access JWT and the refresh token the API would have returned in two HttpOnly,
 SameSite=Lax cookies whose Path is the workspace (`/w/{sub}`), so each workspace has its own
-session. An expired access token is refreshed with `auth.service.do_refresh` (rotation and reuse
-detection included). Browsers fire parallel requests when a token expires; to keep that from
-looking like refresh-token reuse, one process refreshes a token once and hands the same new
-tokens to the racers for a short grace period.
+session. An expired access token is refreshed with `auth.service.do_refresh_raced` (rotation and
+reuse detection included). Browsers fire parallel requests when a token expires; to keep that
+from looking like refresh-token reuse, one process refreshes a token once and hands the same new
+tokens to the racers for a short grace period. Racers that reach another process are given a new
+access token only (`AccessOnly`, within seconds of the rotation): their response leaves the
+refresh cookie alone, so the token the first response set stays the browser's one live token.
 
 CSRF: a token bound to the session (HMAC of the secret and the session id), sent in a form field
 or the X-CSRF-Token header and checked on every state-changing request. Anonymous forms (login,
@@ -27,7 +29,7 @@ from starlette.responses import Response
 
 from tynebase.api.state import AppState
 from tynebase.auth import service as auth_service
-from tynebase.auth.service import IssuedTokens, Refusal
+from tynebase.auth.service import AccessOnly, IssuedTokens, Refusal
 from tynebase.auth.tokens import token_hash
 from tynebase.errors import Forbidden, TynebaseError
 from tynebase.tenants import service as tenants_service
@@ -39,6 +41,7 @@ CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 REFRESH_GRACE_SECONDS = 30.0
+Renewed = IssuedTokens | AccessOnly
 
 
 def workspace_path(subdomain: str) -> str:
@@ -74,7 +77,7 @@ def set_session_cookies(
     response: Response,
     *,
     subdomain: str,
-    tokens: IssuedTokens,
+    tokens: Renewed,
     secure: bool,
     refresh_ttl: int,
 ) -> None:
@@ -82,6 +85,8 @@ def set_session_cookies(
     response.set_cookie(
         ACCESS_COOKIE, tokens.access_token, path=path, httponly=True, samesite="lax", secure=secure
     )
+    if isinstance(tokens, AccessOnly):
+        return
     response.set_cookie(
         REFRESH_COOKIE,
         tokens.refresh_token,
@@ -107,7 +112,7 @@ def set_anon_cookie(response: Response, nonce: str, *, secure: bool) -> None:
 
 
 def raw_set_cookie_headers(
-    *, subdomain: str, tokens: IssuedTokens, secure: bool, refresh_ttl: int
+    *, subdomain: str, tokens: Renewed, secure: bool, refresh_ttl: int
 ) -> Iterable[tuple[bytes, bytes]]:
     """The Set-Cookie headers of a refreshed session, for responses built outside Starlette."""
     scratch = Response()
@@ -119,7 +124,7 @@ def raw_set_cookie_headers(
 
 @dataclass
 class _Refreshed:
-    tokens: IssuedTokens | None
+    tokens: Renewed | None
     at: float
 
 
@@ -137,7 +142,7 @@ class Refresher:
 
     async def refresh(
         self, state: AppState, *, subdomain: str, refresh_token: str
-    ) -> IssuedTokens | None:
+    ) -> Renewed | None:
         """New tokens, or None when the session is over (revoked, expired, reused, suspended)."""
         key = f"{subdomain}|{token_hash(refresh_token).hex()}"
         now = time.monotonic()
@@ -152,13 +157,11 @@ class Refresher:
             return tokens
 
     @staticmethod
-    async def _refresh(
-        state: AppState, *, subdomain: str, refresh_token: str
-    ) -> IssuedTokens | None:
+    async def _refresh(state: AppState, *, subdomain: str, refresh_token: str) -> Renewed | None:
         try:
             async with state.db.unit_of_work() as conn:
                 tenant = await tenants_service.access_and_enter(conn, subdomain=subdomain)
-                outcome = await auth_service.do_refresh(
+                outcome = await auth_service.do_refresh_raced(
                     conn, keyring=state.keyring, tenant=tenant, refresh_token=refresh_token
                 )
         except TynebaseError as exc:

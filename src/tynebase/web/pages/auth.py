@@ -297,7 +297,7 @@ async def login(page: AnonCtx, subdomain: str) -> Response:
         secure=is_secure(request),
         refresh_ttl=page.state.settings.refresh_token_ttl_seconds,
     )
-    return page._finish(response)
+    return page.finish(response)
 
 
 @router.post("/w/{subdomain}/logout")

@@ -66,12 +66,13 @@ async def home(
     cursor: Annotated[str | None, Query(max_length=200)] = None,
 ) -> Response:
     conn, me = _p(page)
-    tree = await taxonomy_service.category_tree(conn, principal=me)
+    tenant_id = page.parts()[2].id
+    tree = await taxonomy_service.category_tree(conn, principal=me, tenant_id=tenant_id)
     collections = await collections_service.list_collections(conn, principal=me)
     listing = await documents_service.list_documents(
         conn,
         principal=me,
-        tenant_id=page.parts()[2].id,
+        tenant_id=tenant_id,
         filters=ListFilters(category_id=category, uncategorised=uncategorised, tag=tag),
         cursor_token=cursor,
         limit=30,

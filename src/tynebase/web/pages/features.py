@@ -1,12 +1,10 @@
-"""Pages for features built by other areas (AI, chat, credits, audit, platform admin, status).
+"""Pages for features built by other areas (AI generation, chat).
 
 Each page looks for its API route in the running app: when the route exists the page offers the
 feature (its script calls the API through the browser bridge), otherwise it says plainly that
 the feature is not available on this server yet. Nothing is faked."""
 
 from __future__ import annotations
-
-from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import Response
@@ -54,53 +52,3 @@ async def generate(page: PageCtx) -> Response:
     if not has_route(page, "/api/ai/generate", "POST"):
         return _pending(page, "Generate with AI", "AI generation")
     return page.render("ws/generate.html")
-
-
-@router.get("/usage")
-async def usage(page: PageCtx) -> Response:
-    assert page.principal is not None
-    page.principal.check_role("admin")
-    if not has_route(page, "/api/credits"):
-        return _pending(page, "Credits and usage", "Credit accounting")
-    return page.render(
-        "ws/api_view.html",
-        heading="Credits and usage",
-        views=[
-            {"title": "AI credits this month", "id": "credits", "url": f"{page.base}/api/credits"},
-            {"title": "Storage", "id": "storage", "url": f"{page.base}/api/files/usage"},
-        ],
-    )
-
-
-@router.get("/audit")
-async def audit(page: PageCtx) -> Response:
-    assert page.principal is not None
-    page.principal.check_role("admin")
-    if not has_route(page, "/api/audit"):
-        return _pending(page, "Audit log", "The audit log")
-    return page.render(
-        "ws/api_view.html",
-        heading="Audit log",
-        intro="Security-relevant and administrative actions in this workspace, newest first.",
-        views=[{"title": "Entries", "id": "audit", "url": f"{page.base}/api/audit?limit=100"}],
-    )
-
-
-@router.get("/admin")
-async def platform_admin(page: PageCtx) -> Response:
-    assert page.principal is not None
-    if not page.principal.is_superadmin:
-        from tynebase.errors import NotFound
-
-        raise NotFound("Page not found", code="NOT_FOUND")
-    views: list[dict[str, Any]] = []
-    for path, title in (
-        ("/api/admin/overview", "Platform overview"),
-        ("/api/admin/tenants", "Workspaces"),
-        ("/api/admin/users", "Users"),
-    ):
-        if has_route(page, path):
-            views.append({"title": title, "id": path.rsplit("/", 1)[1], "url": page.base + path})
-    if not views:
-        return _pending(page, "Platform administration", "The platform admin API")
-    return page.render("ws/api_view.html", heading="Platform administration", views=views)

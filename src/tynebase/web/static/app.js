@@ -156,53 +156,9 @@
   }
 })()
 
-;// Read-only views of API resources (credits, audit, platform admin): JSON rendered as tables
-// with textContent only, so nothing in the data can become markup.
+;// AI generation: start the job through the API, then let the job fragment poll (htmx).
 (function () {
   'use strict'
-  function cell (value) {
-    if (value === null || value === undefined) return ''
-    if (typeof value === 'object') return JSON.stringify(value)
-    return String(value)
-  }
-  function table (rows) {
-    const t = document.createElement('table')
-    const keys = []
-    rows.forEach(function (r) { Object.keys(r).forEach(function (k) { if (keys.indexOf(k) < 0) keys.push(k) }) })
-    const head = t.createTHead().insertRow()
-    keys.forEach(function (k) { const th = document.createElement('th'); th.scope = 'col'; th.textContent = k; head.appendChild(th) })
-    const body = t.createTBody()
-    rows.forEach(function (r) { const tr = body.insertRow(); keys.forEach(function (k) { tr.insertCell().textContent = cell(r[k]) }) })
-    return t
-  }
-  function render (el, data) {
-    el.textContent = ''
-    const list = Array.isArray(data) ? data : (Array.isArray(data.items) ? data.items : null)
-    if (list) {
-      if (!list.length) { const p = document.createElement('p'); p.textContent = 'Nothing yet.'; el.appendChild(p); return }
-      el.appendChild(table(list.map(function (r) { return typeof r === 'object' ? r : { value: r } })))
-      return
-    }
-    const dl = document.createElement('dl')
-    Object.keys(data).forEach(function (k) {
-      const dt = document.createElement('dt'); dt.textContent = k
-      const dd = document.createElement('dd'); dd.textContent = cell(data[k])
-      dl.appendChild(dt); dl.appendChild(dd)
-    })
-    el.appendChild(dl)
-  }
-  document.querySelectorAll('.api-view[data-api]').forEach(function (el) {
-    fetch(el.dataset.api, { credentials: 'same-origin', headers: { Accept: 'application/json' } })
-      .then(function (r) { return r.json().then(function (j) { return [r.ok, j] }) })
-      .then(function (pair) {
-        if (!pair[0]) { el.textContent = (pair[1].error && pair[1].error.message) || 'Failed'; return }
-        render(el, pair[1])
-        el.dataset.loaded = 'true'
-      })
-      .catch(function () { el.textContent = 'Failed to load' })
-  })
-
-  // AI generation: start the job through the API, then let the job fragment poll (htmx).
   const gen = document.getElementById('generate-form')
   if (gen) {
     gen.addEventListener('submit', function (event) {
