@@ -80,7 +80,13 @@ documents = sa.Table(
     one_of("visibility", VISIBILITIES),
     sa.CheckConstraint("char_length(title) BETWEEN 1 AND 500", name="title_length"),
     sa.Index("ix_documents_tenant_id_updated_at", "tenant_id", sa.text("updated_at DESC"), "id"),
-    sa.Index("ix_documents_tenant_id_category_id", "tenant_id", "category_id"),
+    # INCLUDE: the readable-count per category is an index-only scan (migration 0011).
+    sa.Index(
+        "ix_documents_tenant_id_category_id_readable",
+        "tenant_id",
+        "category_id",
+        postgresql_include=["visibility", "status", "author_id"],
+    ),
     sa.Index("ix_documents_tenant_id_author_id", "tenant_id", "author_id"),
     sa.Index("ix_documents_search_vector", "search_vector", postgresql_using="gin"),
 )
