@@ -137,3 +137,30 @@ def test_actions_need_the_csrf_token(client: TestClient, root: Account, admin: A
     )
     assert created.status_code == 403
     assert admin.get("/api/auth/me").status_code == 200
+
+
+def test_workspace_usage_includes_this_months_ai_credits(
+    client: TestClient, root: Account, accounts: Accounts, owner_sql: psycopg.Connection[Any]
+) -> None:
+    customer = accounts.signup(tier="base")
+    allowance = customer.get("/api/credits").json()["allowance"]
+    # "a0…" sorts first: the page's first screen of workspaces shows it.
+    made = root.post(
+        "/api/admin/tenants",
+        json={"subdomain": f"a0{uuid.uuid4().hex[:10]}", "name": "Spender", "tier": "base"},
+    ).json()
+    assert made["credits_used"] == 0
+    for tenant_id in (customer.tenant_id, made["id"]):
+        with owner_sql.transaction():
+            owner_sql.execute("SELECT set_config('app.tenant_id', %s, true)", (tenant_id,))
+            owner_sql.execute(
+                "INSERT INTO credit_charges (tenant_id, period_start, operation, provider,"
+                " model, status, reserved_millis, charged_millis) VALUES (%s,"
+                " date_trunc('month', now() AT TIME ZONE 'UTC')::date, 'chat', 'local', 'tiny',"
+                " 'committed', 2500, 2500)",
+                (tenant_id,),
+            )
+    usage = root.get(f"/api/admin/tenants/{customer.tenant_id}").json()
+    assert (usage["credits_used"], usage["credits_allowance"]) == (2.5, allowance)
+    html = Browser(client).login(root).get(f"/w/{root.subdomain}/admin").text
+    assert "<td>2.5" in _row(html, made["subdomain"])

@@ -22,6 +22,7 @@ from tynebase.admin.service import TenantUsage
 from tynebase.api.deps import AuthCtx
 from tynebase.api.schemas import COMMON_ERRORS
 from tynebase.audit.service import Actor
+from tynebase.credits.costs import to_credits
 from tynebase.ops.middleware import maintenance_cache
 from tynebase.tenants.repo import Tenant
 
@@ -42,12 +43,18 @@ def _tenant_out(item: TenantUsage) -> TenantUsageOut:
         members=usage.members,
         documents=usage.documents,
         storage_bytes=usage.storage_bytes,
+        credits_used=to_credits(usage.credits_used_millis),
+        credits_allowance=(
+            None
+            if usage.credits_allowance_millis is None
+            else to_credits(usage.credits_allowance_millis)
+        ),
     )
 
 
 async def _usage_out(ctx: AuthCtx, tenant: Tenant) -> TenantUsageOut:
     row = await repo.tenant_row(ctx.conn, tenant.id)
-    return _tenant_out(TenantUsage(row=row, usage=await repo.usage(ctx.conn, tenant.id)))
+    return _tenant_out(TenantUsage(row=row, usage=await service.usage_of(ctx.conn, tenant.id)))
 
 
 @router.get("/overview")

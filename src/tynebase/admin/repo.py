@@ -4,11 +4,13 @@ counted one tenant at a time, each inside its own tenant setting (never by bypas
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from uuid import UUID
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from tynebase.credits.models import credit_charges, credit_pools
 from tynebase.db.engine import set_tenant
 from tynebase.db.metadata import AnyRow
 from tynebase.documents.models import documents
@@ -22,23 +24,39 @@ class Usage:
     members: int
     documents: int
     storage_bytes: int
+    credits_used_millis: int  # charged this month
+    credits_allowance_millis: int | None  # None: no AI use (no pool) this month yet
 
 
+_PERIOD = sa.bindparam("period", type_=sa.Date)
 _USAGE = sa.select(
     sa.select(sa.func.count()).select_from(memberships).scalar_subquery().label("members"),
     sa.select(sa.func.count()).select_from(documents).scalar_subquery().label("documents"),
     sa.select(sa.func.coalesce(sa.func.sum(files.c.size_bytes), 0))
     .scalar_subquery()
     .label("storage_bytes"),
+    sa.select(sa.func.coalesce(sa.func.sum(credit_charges.c.charged_millis), 0))
+    .where(credit_charges.c.period_start == _PERIOD, credit_charges.c.status == "committed")
+    .scalar_subquery()
+    .label("credits_used"),
+    sa.select(credit_pools.c.allowance_millis)
+    .where(credit_pools.c.period_start == _PERIOD)
+    .scalar_subquery()
+    .label("credits_allowance"),
 )
 
 
-async def usage(conn: AsyncConnection, tenant_id: UUID) -> Usage:
-    """Counts of one tenant; leaves the transaction in that tenant."""
+async def usage(conn: AsyncConnection, tenant_id: UUID, *, period: date) -> Usage:
+    """Counts of one tenant and its AI credits in the month `period` (its first day); leaves the
+    transaction in that tenant."""
     await set_tenant(conn, tenant_id)
-    row = (await conn.execute(_USAGE)).one()
+    row = (await conn.execute(_USAGE, {"period": period})).one()
     return Usage(
-        members=int(row.members), documents=int(row.documents), storage_bytes=int(row.storage_bytes)
+        members=int(row.members),
+        documents=int(row.documents),
+        storage_bytes=int(row.storage_bytes),
+        credits_used_millis=int(row.credits_used),
+        credits_allowance_millis=row.credits_allowance,
     )
 
 

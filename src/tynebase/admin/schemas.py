@@ -17,6 +17,10 @@ class TenantUsageOut(BaseModel):
     members: int
     documents: int
     storage_bytes: int
+    credits_used: float = Field(description="AI credits charged this month")
+    credits_allowance: float | None = Field(
+        description="This month's allowance; null until the workspace first uses AI this month"
+    )
 
 
 class TenantPageOut(BaseModel):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import base64
 import binascii
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -16,6 +17,7 @@ from tynebase.audit import actions as audit_actions
 from tynebase.audit import service as audit_service
 from tynebase.audit.service import Actor
 from tynebase.auth.principal import Principal
+from tynebase.credits.service import period_of
 from tynebase.db.metadata import AnyRow
 from tynebase.errors import Forbidden, NotFound, ValidationFailed
 from tynebase.tenants import repo as tenants_repo
@@ -63,8 +65,13 @@ async def list_tenants(
     )
     more = len(rows) > limit
     rows = rows[:limit]
-    items = [TenantUsage(row=row, usage=await repo.usage(conn, row.id)) for row in rows]
+    items = [TenantUsage(row=row, usage=await usage_of(conn, row.id)) for row in rows]
     return items, encode_cursor(rows[-1].subdomain) if more and rows else None
+
+
+async def usage_of(conn: AsyncConnection, tenant_id: UUID) -> Usage:
+    """A workspace's members, documents, stored bytes and this month's AI credits."""
+    return await repo.usage(conn, tenant_id, period=period_of(datetime.now(UTC)))
 
 
 async def list_users(
