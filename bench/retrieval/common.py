@@ -118,17 +118,26 @@ def signup(client: TestClient, owner_url: str) -> dict[str, str]:
     assert row is not None
     token = next(line[7:] for line in row[0].splitlines() if line.startswith("Token: "))
     client.post("/api/auth/confirm", json={"token": token})
-    login = client.post(
+    return login(
+        client,
+        {
+            "X-Tenant-Subdomain": sub,
+            "tenant_id": body["tenant"]["id"],
+            "user_id": body["user"]["id"],
+        },
+    )
+
+
+def login(client: TestClient, account: dict[str, str]) -> dict[str, str]:
+    """`account` (from `signup`) with a fresh access token."""
+    sub = account["X-Tenant-Subdomain"]
+    response = client.post(
         "/api/auth/login",
-        json={"email": email, "password": PASSWORD},
+        json={"email": f"{sub}@bench.example", "password": PASSWORD},
         headers={"X-Tenant-Subdomain": sub},
-    ).json()
-    return {
-        "X-Tenant-Subdomain": sub,
-        "Authorization": f"Bearer {login['access_token']}",
-        "tenant_id": body["tenant"]["id"],
-        "user_id": body["user"]["id"],
-    }
+    )
+    assert response.status_code == 200, response.text
+    return {**account, "Authorization": f"Bearer {response.json()['access_token']}"}
 
 
 def headers_of(account: dict[str, str]) -> dict[str, str]:

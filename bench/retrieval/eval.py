@@ -12,6 +12,9 @@ the module they are about, as a person asking would not know it).
     apt-get install python3.11-doc           # once (bench/retrieval/setup.sh does it)
     .venv/bin/python bench/retrieval/eval.py                          # default embedder
     .venv/bin/python bench/retrieval/eval.py --embedders wordllama minilm   # the comparison
+    .venv/bin/python bench/retrieval/eval.py --data-dir /tmp/tbeval   # keep the corpus for reruns
+    # a subset, for slow embedders: questions answered by pages <= 150 KB, plus distractors
+    .venv/bin/python bench/retrieval/eval.py --embedders wordllama minilm --max-page-kb 150
 
 Goal: hybrid nDCG@10 >= 1.15 x keyword nDCG@10.
 """
@@ -19,7 +22,9 @@ Goal: hybrid nDCG@10 >= 1.15 x keyword nDCG@10.
 from __future__ import annotations
 
 import argparse
+import json
 import math
+import random
 import statistics
 import sys
 import time
@@ -34,6 +39,7 @@ from common import (
     emit,
     headers_of,
     log,
+    login,
     make_settings,
     run_worker,
     signup,
@@ -61,9 +67,28 @@ def metrics(ranked: list[str], relevant: set[str]) -> dict[str, float]:
     }
 
 
-def import_corpus(client: Any, headers: dict[str, str], settings: Any, urls: Any) -> dict[str, str]:
-    """Upload every page; returns document id -> file name."""
+def subset(
+    questions: list[dict[str, Any]], max_page_kb: int | None
+) -> tuple[list[dict[str, Any]], list[Path]]:
+    """The questions and pages to use: all of them, or (for slow embedders) the questions whose
+    pages are all at most `max_page_kb`, their pages and as many other pages of that size at
+    random (distractors)."""
     pages = sorted(CORPUS.glob("*.html"))
+    if max_page_kb is None:
+        return questions, pages
+    small = {p.name for p in pages if p.stat().st_size <= max_page_kb * 1000}
+    chosen = [q for q in questions if set(q["relevant"]) <= small]
+    relevant = {name for q in chosen for name in q["relevant"]}
+    answering = {name for q in questions for name in q["relevant"]}
+    others = sorted(small - answering)
+    distractors = random.Random(11).sample(others, min(len(others), len(relevant)))
+    return chosen, [p for p in pages if p.name in relevant or p.name in distractors]
+
+
+def import_corpus(
+    client: Any, headers: dict[str, str], settings: Any, urls: Any, pages: list[Path]
+) -> dict[str, str]:
+    """Upload the pages; returns document id -> file name."""
     jobs: dict[str, str] = {}
     for page in pages:
         response = client.post(
@@ -86,8 +111,9 @@ def import_corpus(client: Any, headers: dict[str, str], settings: Any, urls: Any
     return names
 
 
-def evaluate(client: Any, headers: dict[str, str], names: dict[str, str]) -> dict[str, Any]:
-    questions = __import__("json").loads(QUESTIONS.read_text())["questions"]
+def evaluate(
+    client: Any, headers: dict[str, str], names: dict[str, str], questions: list[dict[str, Any]]
+) -> dict[str, Any]:
     out: dict[str, Any] = {}
     for mode in MODES:
         per_question = []
@@ -114,31 +140,66 @@ def evaluate(client: Any, headers: dict[str, str], names: dict[str, str]) -> dic
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--embedders", nargs="+", default=["wordllama"])
+    parser.add_argument(
+        "--data-dir", type=Path, help="keep the imported corpus here and reuse it on later runs"
+    )
+    parser.add_argument(
+        "--max-page-kb",
+        type=int,
+        help="a subset: the questions answered by pages of at most this size, those pages and "
+        "as many others as distractors (to compare slow embedders in reasonable time)",
+    )
     args = parser.parse_args()
     if not CORPUS.exists():
         sys.exit(f"{CORPUS} is missing: apt-get install python3.11-doc")
+    questions, pages = subset(json.loads(QUESTIONS.read_text())["questions"], args.max_page_kb)
     result: dict[str, Any] = {"corpus": str(CORPUS), "embedders": {}}
-    with embedded_database() as (base, owner):
+    if args.max_page_kb is not None:
+        result["subset"] = {
+            "max_page_kb": args.max_page_kb,
+            "questions": len(questions),
+            "pages": len(pages),
+        }
+    marker = args.data_dir / "eval-corpus.json" if args.data_dir else None
+    stored = json.loads(marker.read_text()) if marker and marker.exists() else None
+    if stored is not None and stored.get("max_page_kb") != args.max_page_kb:
+        sys.exit(f"{args.data_dir} holds another subset of the corpus: use another --data-dir")
+    if args.data_dir is not None and stored is None and (args.data_dir / "pg").exists():
+        sys.exit(f"{args.data_dir} holds an incomplete corpus: remove it")
+    with embedded_database(args.data_dir) as (base, owner):
         first = make_settings(base, owner, rag_embedder=args.embedders[0])
         urls = urls_of(first, owner)
-        with app_client(first, urls) as client:
-            account = signup(client, owner)
-            headers = headers_of(account)
-            started = time.perf_counter()
-            names = import_corpus(client, headers, first, urls)
-            result["documents"] = len(names)
-            result["import_and_index_seconds"] = round(time.perf_counter() - started, 1)
+        if stored is None:
+            with app_client(first, urls) as client:
+                account = signup(client, owner)
+                started = time.perf_counter()
+                names = import_corpus(client, headers_of(account), first, urls, pages)
+                stored = {
+                    "max_page_kb": args.max_page_kb,
+                    "account": {k: v for k, v in account.items() if k != "Authorization"},
+                    "names": names,
+                    "import_and_index_seconds": round(time.perf_counter() - started, 1),
+                    "embedder": args.embedders[0],
+                }
+            if marker is not None:
+                marker.write_text(json.dumps(stored))
+        names = stored["names"]
+        result["documents"] = len(names)
+        result["import_and_index_seconds"] = stored["import_and_index_seconds"]
+        indexed_with = stored["embedder"]
         for name in args.embedders:
             settings = make_settings(base, owner, rag_embedder=name)
             with app_client(settings, urls) as client:
-                if name != args.embedders[0]:
+                headers = headers_of(login(client, stored["account"]))
+                if name != indexed_with:
                     response = client.post("/api/rag/reindex", headers=headers, json={})
                     assert response.status_code == 202, response.text
                     run_worker(settings, urls)  # queues one job per document
                     seconds = run_worker(settings, urls)
                     log(f"{name}: reindexed in {seconds:.1f}s")
+                    indexed_with = name
                 counts = client.get("/api/rag/sources", headers=headers).json()["counts"]
-                scores = evaluate(client, headers, names)
+                scores = evaluate(client, headers, names, questions)
                 keyword = scores["keyword"]["ndcg@10"]
                 scores["hybrid_vs_keyword_ndcg10"] = round(
                     scores["hybrid"]["ndcg@10"] / keyword if keyword else float("inf"), 3
@@ -146,6 +207,8 @@ def main() -> None:
                 scores["source_states"] = counts
                 result["embedders"][name] = scores
                 log(name, scores)
+        if marker is not None and indexed_with != stored["embedder"]:
+            marker.write_text(json.dumps({**stored, "embedder": indexed_with}))
     default = result["embedders"][args.embedders[0]]
     result["figure"] = default["hybrid"]["ndcg@10"]
     result["peer"] = default["keyword"]["ndcg@10"]

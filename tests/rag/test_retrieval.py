@@ -83,3 +83,35 @@ def test_pages_and_cursor(settings: Settings, database: TestDatabase, admin: Acc
     )
     assert other_mode.status_code == 400
     assert error_code(other_mode) == "INVALID_CURSOR"
+
+
+def test_hybrid_headlines_the_page_keyword_hits(
+    settings: Settings, database: TestDatabase, admin: Account
+) -> None:
+    """The full-text leg ranks documents with a passage holding every word of the query; on each
+    page only those are headlined (highlights), the others show their best passage."""
+    words = {
+        create(admin, f"Ferry timetable {n}", f"The harbour ferry leaves pier {n} at dawn.")["id"]
+        for n in range(3)
+    }
+    apart = "The harbour is calm.\n\n" + "Filler text. " * 120 + "\n\nA ferry."
+    related = {
+        create(admin, "Boats", "Vessels cross the bay to the island every morning.")["id"],
+        # Both words, but never in one passage: not a full-text hit of hybrid search.
+        create(admin, "Apart", apart)["id"],
+    }
+    run_jobs(settings, database)
+    seen: dict[str, dict[str, object]] = {}
+    cursor = None
+    while True:
+        params = {"limit": 2, **({"cursor": cursor} if cursor else {})}
+        body = admin.get("/api/search", params={"q": "harbour ferry", "mode": "hybrid", **params})
+        assert body.status_code == 200, body.text
+        page = body.json()
+        seen.update({item["id"]: item["snippet"] for item in page["items"]})
+        cursor = page["next_cursor"]
+        if cursor is None:
+            break
+    assert seen.keys() == words | related  # the vector leg reaches all five
+    for document_id, snippet in seen.items():
+        assert bool(snippet["highlights"]) == (document_id in words), snippet

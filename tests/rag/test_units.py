@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tynebase.rag import chunking, citations
 from tynebase.rag.chunking import chunk_document
-from tynebase.rag.retrieval import rrf
+from tynebase.rag.retrieval import HNSW_MAX_EF_SEARCH, _beams, rrf
 
 
 def test_chunks_follow_headings_and_carry_their_path() -> None:
@@ -58,3 +58,10 @@ def test_rrf_rewards_agreement() -> None:
     scores = rrf([["a", "b", "c"], ["b", "c", "a"]])
     assert max(scores, key=lambda k: scores[k]) == "b"
     assert rrf([["x"]]) == {"x": 1 / 61}
+
+
+def test_hnsw_beams_widen_up_to_pgvectors_limit() -> None:
+    # The configured beam first (at least the rows asked for), then 4x wider, up to 1000.
+    assert _beams(100, 100) == [100, 400, HNSW_MAX_EF_SEARCH]
+    assert _beams(40, 50) == [50, 200, 800, HNSW_MAX_EF_SEARCH]
+    assert _beams(1000, 100) == [HNSW_MAX_EF_SEARCH]

@@ -13,6 +13,8 @@ Calls (all take `source`: `Settings` - the process's router for them - or an `AI
 * `tynebase.ai.providers.extractive.summarize / outline / answer`: the offline text processing
 * `tynebase.ai.preferences.load_preferences(conn, *, tenant_id) -> AIPreferences`
 * `tynebase.ai.providers.registry.get_router(settings) -> AIRouter` (`.status()` for health)
+* `tynebase.ai.providers.registry.first_choice(settings, preferences, task) -> (provider,
+  model)`: who is asked first for a task (what credits are reserved on)
 
 Errors: `tynebase.ai.providers.errors` (AI_INVALID_CREDENTIALS, AI_QUOTA_EXCEEDED,
 AI_MODEL_UNAVAILABLE, AI_TIMEOUT, AI_BAD_RESPONSE, AI_REQUEST_REJECTED, AI_NOT_CONFIGURED).

@@ -35,11 +35,12 @@ from tynebase.ai.enhance_rules import (
     overlapping,
     text_hash,
 )
-from tynebase.ai.generation import check_ai_allowed, first_choice
+from tynebase.ai.generation import check_ai_allowed
 from tynebase.ai.preferences import load_preferences
 from tynebase.ai.providers.base import AIPreferences
 from tynebase.ai.providers.config import LOCAL_PROVIDER, AITask
 from tynebase.ai.providers.errors import AIBadResponse
+from tynebase.ai.providers.registry import first_choice
 from tynebase.auth.principal import Principal
 from tynebase.credits import costs
 from tynebase.credits import service as credits_service

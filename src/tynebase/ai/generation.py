@@ -27,23 +27,24 @@ from uuid import UUID
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from tynebase.ai.chat import ChatMessage, llm_configured, router_of, stream_chat
+from tynebase.ai.chat import ChatMessage, llm_configured, stream_chat
 from tynebase.ai.preferences import load_preferences
 from tynebase.ai.providers import extractive
 from tynebase.ai.providers.base import AIPreferences
 from tynebase.ai.providers.config import LOCAL_PROVIDER, AITask
-from tynebase.ai.providers.errors import AIBadResponse, AINotConfigured
-from tynebase.auth.principal import ROLE_RANK, Principal
+from tynebase.ai.providers.errors import AIBadResponse
+from tynebase.ai.providers.registry import first_choice
+from tynebase.auth.principal import Principal
 from tynebase.consents import service as consents
 from tynebase.credits import costs
 from tynebase.credits import service as credits_service
 from tynebase.documents import service as documents_service
 from tynebase.jobs import service as jobs_service
-from tynebase.jobs.registry import JobContext, JobFailed
+from tynebase.jobs.acting import access_acting_principal
+from tynebase.jobs.registry import JobContext
 from tynebase.jobs.repo import Job
 from tynebase.settings import Settings
 from tynebase.tenants.repo import Tenant
-from tynebase.users import repo as users_repo
 
 GENERATE_KIND = "ai.generate"
 Kind = Literal["article", "summary", "outline", "template"]
@@ -110,40 +111,6 @@ class GenerationRequest:
             # The role the request acted with (an API key's scope may cap it).
             "role": role,
         }
-
-
-def first_choice(
-    settings: Settings, preferences: AIPreferences | None, task: AITask
-) -> tuple[str, str]:
-    """(provider, model) that will be asked first for `task`: what a reservation is priced on."""
-    first = router_of(settings).provider_for(task, preferences)
-    if first is None:
-        raise AINotConfigured(
-            f"No AI provider is configured for {task}; see TYNEBASE_AI_PROVIDERS",
-            provider="none",
-            details={"task": str(task)},
-        )
-    provider, model = first
-    return provider.name, model
-
-
-async def acting_principal(conn: AsyncConnection, user_id: UUID | None, role: str) -> Principal:
-    """The person who started the job, as they are now (never more than the role they asked
-    with); the job fails if they left the workspace."""
-    member = await users_repo.get_member(conn, user_id) if user_id else None
-    if member is None or member.status != "active":
-        raise JobFailed(
-            "The person who started this job is no longer an active member",
-            code="AI_USER_GONE",
-        )
-    effective = min(role, member.role, key=ROLE_RANK.__getitem__)
-    return Principal(
-        user_id=member.user_id,
-        email=member.email,
-        name=member.name,
-        role=effective,
-        is_superadmin=False,
-    )
 
 
 async def check_ai_allowed(conn: AsyncConnection, principal: Principal) -> None:
@@ -357,7 +324,7 @@ async def run_generation(ctx: JobContext) -> dict[str, Any]:
     """The job: sources, the model's (or the extractive) draft, the document, the charge."""
     kind, prompt = str(ctx.payload["kind"]), str(ctx.payload["prompt"])
     options: dict[str, Any] = ctx.payload.get("options") or {}
-    principal = await acting_principal(ctx.conn, ctx.created_by, ctx.payload.get("role", "viewer"))
+    principal = await access_acting_principal(ctx, gone_code="AI_USER_GONE")
     await consents.require_consent(ctx.conn, principal.user_id, "ai_processing")
     await ctx.report(5, "reading the sources")
     sources = await load_sources(ctx, principal, options.get("document_ids") or [])

@@ -24,11 +24,11 @@ from uuid import UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.ai import chat as ai_chat
-from tynebase.ai.generation import first_choice
 from tynebase.ai.preferences import load_preferences
 from tynebase.ai.providers import extractive
 from tynebase.ai.providers.base import AIPreferences, ChatMessage
 from tynebase.ai.providers.errors import AIError
+from tynebase.ai.providers.registry import first_choice
 from tynebase.auth.principal import Principal
 from tynebase.consents.service import require_consent
 from tynebase.credits import service as credits_service

@@ -12,6 +12,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects.postgresql import ARRAY as PG_ARRAY
 from sqlalchemy.dialects.postgresql import UUID as PG_UUID
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql.selectable import LateralFromClause, NamedFromClause
 
 from tynebase.auth.principal import Principal
 from tynebase.documents.access import readable_clause
@@ -51,26 +52,32 @@ def _strip_markers(text: sa.ColumnElement[str]) -> sa.ColumnElement[str]:
     return sa.func.translate(text, snippets.MARKERS, "")
 
 
-@functools.cache
-def _statement(*, role: str, latin: bool, cjk: bool, paged: bool) -> sa.Select[*tuple[Any, ...]]:
-    """The statement for one shape of request, built once: values are bound parameters."""
+def _reader(role: str) -> Principal:
     # readable_clause only compares the reader's id in SQL, so a bound parameter stands in for
     # it and one statement serves every reader with this role.
-    reader = Principal(
+    return Principal(
         user_id=cast(UUID, sa.bindparam("reader_id", type_=PG_UUID(as_uuid=True))),
         email="",
         name="",
         role=role,
         is_superadmin=False,
     )
+
+
+def _query(*, latin: bool, cjk: bool) -> sa.Subquery:
     # A one-row subquery, not a CTE: the planner flattens it, so with the query text known it
     # folds the tsquery to a constant and estimates how many rows match (a CTE hides both).
-    q = sa.select(tsquery(latin=latin, cjk=cjk).label("query")).subquery("q")
+    return sa.select(tsquery(latin=latin, cjk=cjk).label("query")).subquery("q")
+
+
+def _ranking(q: sa.Subquery, *, role: str, paged: bool) -> sa.Select[Any]:
+    """The readable matches' ids and ranks, best first, `limit` of them (after the `after` key
+    when paged)."""
     rank = sa.func.ts_rank_cd(documents.c.search_vector, q.c.query, type_=sa.REAL)
     top = (
         sa.select(documents.c.id, rank.label("rank"))
         .select_from(documents.join(q, sa.true()))
-        .where(documents.c.search_vector.bool_op("@@")(q.c.query), readable_clause(reader))
+        .where(documents.c.search_vector.bool_op("@@")(q.c.query), readable_clause(_reader(role)))
     )
     if paged:
         after_rank = sa.cast(sa.bindparam("after_rank", type_=sa.Float), sa.REAL)
@@ -78,8 +85,15 @@ def _statement(*, role: str, latin: bool, cjk: bool, paged: bool) -> sa.Select[*
         top = top.where(
             sa.or_(rank < after_rank, sa.and_(rank == after_rank, documents.c.id > after_id))
         )
-    page = top.order_by(rank.desc(), documents.c.id).limit(sa.bindparam("limit")).subquery("top")
-    d = documents.alias("d")
+    return top.order_by(rank.desc(), documents.c.id).limit(sa.bindparam("limit"))
+
+
+def _hit_columns(
+    d: NamedFromClause, q: sa.Subquery, *, cjk: bool
+) -> tuple[list[sa.ColumnElement[Any]], LateralFromClause]:
+    """A hit's columns but its rank: the document's fields, the highlighted title and the
+    snippet's headline (the costly part: only for the rows returned), and the lateral window
+    subquery they need joined."""
     # Stems are prefixes of most words ("deploy" of "deployments"), and CJK bigrams are text:
     # their first occurrence is found by plain search. Where none is found, the body's start.
     term = sa.func.regexp_matches(
@@ -112,15 +126,37 @@ def _statement(*, role: str, latin: bool, cjk: bool, paged: bool) -> sa.Select[*
         d.c.category_id,
         d.c.author_id,
         d.c.updated_at,
-        page.c.rank,
         sa.func.ts_headline(ENGLISH, body, q.c.query, snippets.HEADLINE_OPTIONS).label("headline"),
         window.c.start.label("window_start"),
         (body if cjk else sa.null()).label("window"),
     ]
+    return columns, window
+
+
+@functools.cache
+def _statement(*, role: str, latin: bool, cjk: bool, paged: bool) -> sa.Select[*tuple[Any, ...]]:
+    """The statement for one shape of request, built once: values are bound parameters."""
+    q = _query(latin=latin, cjk=cjk)
+    page = _ranking(q, role=role, paged=paged).subquery("top")
+    d = documents.alias("d")
+    columns, window = _hit_columns(d, q, cjk=cjk)
     return (
-        sa.select(*columns)
+        sa.select(*columns, page.c.rank)
         .select_from(page.join(d, d.c.id == page.c.id).join(q, sa.true()).join(window, sa.true()))
         .order_by(page.c.rank.desc(), page.c.id)
+    )
+
+
+@functools.cache
+def _headlines_statement(*, role: str, latin: bool, cjk: bool) -> sa.Select[Any]:
+    q = _query(latin=latin, cjk=cjk)
+    d = documents
+    columns, window = _hit_columns(d, q, cjk=cjk)
+    ids = sa.bindparam("ids", type_=PG_ARRAY(PG_UUID(as_uuid=True)))
+    return (
+        sa.select(*columns, sa.literal(0.0, sa.REAL).label("rank"))
+        .select_from(d.join(q, sa.true()).join(window, sa.true()))
+        .where(d.c.id == sa.func.any(ids), readable_clause(_reader(role)))
     )
 
 
@@ -158,3 +194,19 @@ async def search(
     await conn.execute(CUSTOM_PLANS)
     rows = (await conn.execute(query, params)).all()
     return [Hit(**row._asdict()) for row in rows]
+
+
+async def headlines(
+    conn: AsyncConnection, *, principal: Principal, parsed: ParsedQuery, ids: list[UUID]
+) -> dict[UUID, Hit]:
+    """The hits (rank 0) of these readable documents, headlined for the query."""
+    if not ids:
+        return {}
+    query = _headlines_statement(
+        role=principal.role, latin=bool(parsed.latin), cjk=bool(parsed.cjk_runs)
+    )
+    params: dict[str, Any] = {"reader_id": principal.user_id, "ids": ids}
+    params.update(parameters(parsed))
+    await conn.execute(CUSTOM_PLANS)
+    rows = (await conn.execute(query, params)).all()
+    return {row.id: Hit(**row._asdict()) for row in rows}

@@ -174,20 +174,26 @@ async def search_ranked(
         embedder=embedder,
         ef_search=ef_search,
     )
-    page = ranked[offset : offset + limit]
+    page = await semantic.page_hits(
+        conn,
+        principal=principal,
+        tenant_id=tenant_id,
+        parsed=parsed,
+        page=ranked[offset : offset + limit],
+    )
     results = []
-    for item in page:
-        if item.hit.headline:
+    for hit, passage in page:
+        if hit.headline:
             snippet = snippets.build(
-                item.hit.headline,
+                hit.headline,
                 cjk_terms=parsed.cjk_terms,
-                source=item.hit.window,
-                mid_text=item.hit.window_start > 1,
+                source=hit.window,
+                mid_text=hit.window_start > 1,
             )
-            title_highlights = _title_highlights(item.hit, parsed)
+            title_highlights = _title_highlights(hit, parsed)
         else:
-            snippet, title_highlights = semantic.passage_snippet(item.passage), ()
-        results.append(Result(hit=item.hit, title_highlights=title_highlights, snippet=snippet))
+            snippet, title_highlights = semantic.passage_snippet(passage), ()
+        results.append(Result(hit=hit, title_highlights=title_highlights, snippet=snippet))
     more = len(ranked) > offset + limit and offset + limit < semantic.MAX_RESULTS
     return Page(
         results=results,

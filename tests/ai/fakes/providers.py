@@ -350,6 +350,9 @@ class FakeGemini(FakeProvider):
     def __init__(self, *, vertex: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.vertex = vertex
+        # Vertex: when set, only these bearer tokens are valid (others get 401 UNAUTHENTICATED,
+        # as for an expired or revoked token); a FakeGoogleToken adds the tokens it issues.
+        self.valid_tokens: set[str] | None = None
         if vertex:
             self.kind = "vertex"
             self.api_prefix = "/v1/projects/fake-project/locations/europe-west4/publishers/google"
@@ -376,6 +379,9 @@ class FakeGemini(FakeProvider):
             return self.error(404)
         if not self._authorised(request):
             return self.error(403)
+        token = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if self.vertex and self.valid_tokens is not None and token not in self.valid_tokens:
+            return self.error(401, kind="UNAUTHENTICATED")
         model, method = match.groups()
         body = request.json
         if method in ("generateContent", "streamGenerateContent"):

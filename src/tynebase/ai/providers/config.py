@@ -6,6 +6,7 @@ Kept free of other TyneBase imports: `tynebase.settings` imports it.
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from typing import Annotated
 
@@ -70,6 +71,11 @@ class ProviderConfig(BaseModel):
     kind: ProviderKind
     base_url: str | None = None  # default per kind; required for azure, vertex
     api_key: SecretStr | None = None  # bearer token for vertex
+    # Vertex with a service account: its JSON key, as a file path or inline (one of them). The
+    # key signs a JWT exchanged at `token_url` for access tokens, renewed before they expire.
+    service_account_file: str | None = None
+    service_account_json: SecretStr | None = None
+    token_url: str | None = None  # default: the key's token_uri, else Google's
     # Default model (Azure: deployment) per task; a task without a model is not served.
     models: dict[AITask, str] = Field(default_factory=dict)
     # Further models a tenant admin may pick (AI preferences) besides the defaults.
@@ -97,12 +103,43 @@ class ProviderConfig(BaseModel):
             raise ValueError(f"provider {self.name!r} ({self.kind}) cannot serve: {names}")
         if self.base_url is None and self.kind not in DEFAULT_BASE_URLS:
             raise ValueError(f"provider {self.name!r} ({self.kind}) needs base_url")
+        self._check_service_account()
         if AITask.embed in self.models and self.dimensions is None:
             raise ValueError(
                 f"provider {self.name!r}: set embedding_dimensions for model "
                 f"{self.models[AITask.embed]!r}"
             )
         return self
+
+    def _check_service_account(self) -> None:
+        inline, path = self.service_account_json, self.service_account_file
+        if inline is None and path is None:
+            if self.token_url is not None:
+                raise ValueError(f"provider {self.name!r}: token_url needs a service account")
+            return
+        if self.kind is not ProviderKind.vertex:
+            raise ValueError(f"provider {self.name!r}: a service account is for kind vertex only")
+        if inline is not None and path is not None:
+            raise ValueError(
+                f"provider {self.name!r}: set service_account_file or service_account_json, "
+                "not both"
+            )
+        if self.api_key is not None:
+            raise ValueError(
+                f"provider {self.name!r}: set api_key (an access token) or a service account, "
+                "not both"
+            )
+        if inline is not None:
+            # The file is read when the provider is built (at start, see google_auth).
+            try:
+                info = json.loads(inline.get_secret_value())
+            except ValueError:
+                info = None
+            if not isinstance(info, dict) or not {"client_email", "private_key"} <= info.keys():
+                raise ValueError(
+                    f"provider {self.name!r}: service_account_json must be a service account "
+                    "key (JSON with client_email and private_key)"
+                )
 
     @property
     def url(self) -> str:

@@ -1,5 +1,6 @@
 """Google Gemini (generativelanguage API, `x-goog-api-key`) and Vertex AI (same request bodies
-under a project/location URL, `Authorization: Bearer`).
+under a project/location URL, `Authorization: Bearer` with a static access token or tokens
+obtained for a service account, see `google_auth`).
 
 POST {base}/models/{model}:generateContent, :streamGenerateContent?alt=sse (SSE, one
 GenerateContentResponse per event, the last with a finishReason), :batchEmbedContents (Gemini)
@@ -9,12 +10,18 @@ or :predict (Vertex embeddings). Transcription sends the audio inline to generat
 from __future__ import annotations
 
 import base64
-from collections.abc import AsyncIterator
+import time
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 from tynebase.ai.providers.base import ChatMessage, ChatResult, StreamEvent, Transcript, Usage
-from tynebase.ai.providers.config import ProviderKind
+from tynebase.ai.providers.config import ProviderConfig, ProviderKind
 from tynebase.ai.providers.errors import AIRequestRejected
+from tynebase.ai.providers.google_auth import (
+    GOOGLE_TOKEN_URL,
+    ServiceAccountAuth,
+    load_service_account,
+)
 from tynebase.ai.providers.http import (
     decode_event,
     embedded_error,
@@ -40,6 +47,31 @@ def _usage(data: dict[str, Any]) -> Usage | None:
 
 
 class GeminiProvider(RemoteProvider):
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        timeout: float,
+        connect_timeout: float,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        account = load_service_account(config)
+        self.token_source = (
+            ServiceAccountAuth(
+                account,
+                provider=config.name,
+                token_url=config.token_url or account.token_uri or GOOGLE_TOKEN_URL,
+                timeout=config.timeout_seconds or timeout,
+                connect_timeout=connect_timeout,
+                clock=clock,
+            )
+            if account is not None
+            else None
+        )
+        super().__init__(
+            config, timeout=timeout, connect_timeout=connect_timeout, auth=self.token_source
+        )
+
     @property
     def vertex(self) -> bool:
         return self.config.kind is ProviderKind.vertex
@@ -197,6 +229,11 @@ class GeminiProvider(RemoteProvider):
         if len(vectors) != len(texts):
             raise unexpected_shape(self.name, model, "one vector per text")
         return vectors
+
+    async def aclose(self) -> None:
+        if self.token_source is not None:
+            await self.token_source.aclose()
+        await super().aclose()
 
     async def transcribe(
         self,

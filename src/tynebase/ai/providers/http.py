@@ -13,7 +13,7 @@ import contextlib
 import weakref
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import httpx
 import orjson
@@ -50,6 +50,15 @@ def error_type_of(body: bytes) -> tuple[str, str]:
     return " ".join(words), message if isinstance(message, str) else ""
 
 
+class RequestAuth(Protocol):
+    """Credentials that change over time (access tokens), asked for before each request."""
+
+    async def headers(self) -> Mapping[str, str]: ...
+
+    def invalidate(self, headers: Mapping[str, str]) -> None:
+        """These headers were answered 401: do not hand them out again."""
+
+
 @dataclass(frozen=True)
 class Endpoint:
     """Where and how one provider is called."""
@@ -58,6 +67,7 @@ class Endpoint:
     headers: Mapping[str, str]
     timeout: float  # a whole non-streaming call; the gap between two stream chunks
     connect_timeout: float
+    auth: RequestAuth | None = None
 
 
 class HttpClient:
@@ -102,13 +112,23 @@ class HttpClient:
     ) -> Any:
         """POST and return the decoded JSON answer, or raise a classified AIError."""
         provider = self.endpoint.provider
-        try:
-            async with asyncio.timeout(self.endpoint.timeout):
-                response = await self.client().post(
-                    url, json=json, files=files, data=data, params=params
-                )
-        except (TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
-            raise transport_error(exc, provider=provider, model=model) from exc
+
+        async def post(headers: Mapping[str, str]) -> httpx.Response:
+            try:
+                async with asyncio.timeout(self.endpoint.timeout):
+                    return await self.client().post(
+                        url, json=json, files=files, data=data, params=params, headers=headers
+                    )
+            except (TimeoutError, httpx.TimeoutException, httpx.TransportError) as exc:
+                raise transport_error(exc, provider=provider, model=model) from exc
+
+        auth = self.endpoint.auth
+        headers = await auth.headers() if auth is not None else {}
+        response = await post(headers)
+        if response.status_code == 401 and auth is not None:
+            # A token revoked or rotated before its expiry: one fresh token, one more try.
+            auth.invalidate(headers)
+            response = await post(await auth.headers())
         if response.status_code >= 400:
             raise status_error(
                 response, response.content[:ERROR_BODY_LIMIT], model=model, provider=provider
@@ -134,11 +154,23 @@ class HttpClient:
     ) -> AsyncIterator[httpx.Response]:
         """POST and yield the response once its status is known to be a success."""
         provider = self.endpoint.provider
-        request = self.client().build_request("POST", url, json=json, params=params)
-        try:
-            response = await self.client().send(request, stream=True)
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise transport_error(exc, provider=provider, model=model) from exc
+
+        async def send(headers: Mapping[str, str]) -> httpx.Response:
+            request = self.client().build_request(
+                "POST", url, json=json, params=params, headers=headers
+            )
+            try:
+                return await self.client().send(request, stream=True)
+            except (httpx.TimeoutException, httpx.TransportError) as exc:
+                raise transport_error(exc, provider=provider, model=model) from exc
+
+        auth = self.endpoint.auth
+        headers = await auth.headers() if auth is not None else {}
+        response = await send(headers)
+        if response.status_code == 401 and auth is not None:
+            await response.aclose()  # as in post_json: one fresh token, one more try
+            auth.invalidate(headers)
+            response = await send(await auth.headers())
         try:
             if response.status_code >= 400:
                 body = await _read_limited(response)

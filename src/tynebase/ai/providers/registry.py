@@ -15,13 +15,14 @@ import weakref
 from typing import TYPE_CHECKING
 
 from tynebase.ai.providers.anthropic import AnthropicProvider
-from tynebase.ai.providers.base import Provider
+from tynebase.ai.providers.base import AIPreferences, Provider
 from tynebase.ai.providers.config import (
     LOCAL_PROVIDER,
     AITask,
     ProviderConfig,
     ProviderKind,
 )
+from tynebase.ai.providers.errors import AINotConfigured
 from tynebase.ai.providers.gemini import GeminiProvider
 from tynebase.ai.providers.local import LocalProvider
 from tynebase.ai.providers.openai_compat import OpenAICompatProvider
@@ -68,6 +69,7 @@ def build_router(
             config,
             timeout=settings.ai_timeout_seconds,
             connect_timeout=settings.ai_connect_timeout_seconds,
+            clock=clock,
         )
         for config in settings.ai_providers
     ]
@@ -112,3 +114,18 @@ def get_router(settings: Settings) -> AIRouter:
                 # Forget the router with its settings (an id may be reused afterwards).
                 weakref.finalize(settings, _routers.pop, key, None)
     return router
+
+
+def first_choice(
+    settings: Settings, preferences: AIPreferences | None, task: AITask
+) -> tuple[str, str]:
+    """(provider, model) that will be asked first for `task`: what a reservation is priced on."""
+    first = get_router(settings).provider_for(task, preferences)
+    if first is None:
+        raise AINotConfigured(
+            f"No AI provider is configured for {task}; see TYNEBASE_AI_PROVIDERS",
+            provider="none",
+            details={"task": str(task)},
+        )
+    provider, model = first
+    return provider.name, model

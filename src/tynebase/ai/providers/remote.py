@@ -2,18 +2,28 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+import time
+from collections.abc import AsyncIterator, Callable, Mapping
 
 from tynebase.ai.providers.base import ChatMessage, ChatResult, RerankHit, StreamEvent, Transcript
 from tynebase.ai.providers.config import AITask, ProviderConfig
 from tynebase.ai.providers.errors import AINotConfigured
-from tynebase.ai.providers.http import Endpoint, HttpClient
+from tynebase.ai.providers.http import Endpoint, HttpClient, RequestAuth
 
 
 class RemoteProvider:
     """Base of the HTTP providers; subclasses implement the calls their API offers."""
 
-    def __init__(self, config: ProviderConfig, *, timeout: float, connect_timeout: float) -> None:
+    def __init__(
+        self,
+        config: ProviderConfig,
+        *,
+        timeout: float,
+        connect_timeout: float,
+        clock: Callable[[], float] = time.monotonic,  # for credentials that expire (Vertex)
+        auth: RequestAuth | None = None,
+    ) -> None:
+        del clock  # the base needs no time; subclasses with expiring tokens use it
         self.config = config
         self.http = HttpClient(
             Endpoint(
@@ -21,6 +31,7 @@ class RemoteProvider:
                 headers={**self.auth_headers(), **_extra_headers(config)},
                 timeout=config.timeout_seconds or timeout,
                 connect_timeout=connect_timeout,
+                auth=auth,
             )
         )
 
