@@ -681,29 +681,13 @@ class Bench:
     def wrk(
         self, port: int, path: str, seconds: float, subdomain: str, token: str
     ) -> dict[str, Any]:
-        env = {**os.environ, "BENCH_TENANT": subdomain, "BENCH_TOKEN": token}
-        argv = [
-            "wrk",
-            "-t",
-            str(self.args.threads),
-            "-c",
-            str(self.args.connections),
-            "-d",
-            f"{seconds}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(BENCH_DIR / "wrk_report.lua"),
+        return run_wrk(
             f"http://127.0.0.1:{port}{path}",
-        ]
-        done = subprocess.run(
-            argv, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False
-        )
-        for line in done.stdout.splitlines():
-            if line.startswith("WRK_JSON "):
-                return dict(json.loads(line[len("WRK_JSON ") :]))
-        raise RuntimeError(
-            f"wrk gave no result (rc {done.returncode}): {done.stdout} {done.stderr}"
+            script="wrk_report.lua",
+            seconds=seconds,
+            threads=self.args.threads,
+            connections=self.args.connections,
+            env={"BENCH_TENANT": subdomain, "BENCH_TOKEN": token},
         )
 
     def measure(
@@ -834,6 +818,45 @@ class Bench:
         return out
 
 
+def run_wrk(
+    url: str,
+    *,
+    script: str,
+    seconds: float,
+    threads: int,
+    connections: int,
+    env: dict[str, str],
+) -> dict[str, Any]:
+    """wrk against `url` with a Lua `script` of bench/ (given `env`) that prints one
+    `WRK_JSON {...}` line: that object."""
+    argv = [
+        "wrk",
+        "-t",
+        str(threads),
+        "-c",
+        str(connections),
+        "-d",
+        f"{seconds}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(BENCH_DIR / script),
+        url,
+    ]
+    done = subprocess.run(
+        argv,
+        env={**os.environ, **env},
+        capture_output=True,
+        text=True,
+        timeout=seconds + 60,
+        check=False,
+    )
+    for line in done.stdout.splitlines():
+        if line.startswith("WRK_JSON "):
+            return dict(json.loads(line[len("WRK_JSON ") :]))
+    raise RuntimeError(f"wrk gave no result (rc {done.returncode}): {done.stdout} {done.stderr}")
+
+
 def machine(phase: str) -> dict[str, Any]:
     load = os.getloadavg()
     return {f"loadavg_{phase}": [round(v, 2) for v in load]}
@@ -904,6 +927,23 @@ def exits_cleanly() -> Iterator[None]:
             signal.signal(sig, handler)
 
 
+def run_reported(bench: Bench, report: dict[str, Any], run: Callable[[], None]) -> int:
+    """`run()` (which fills `report`), then the cleanup, however it ends (a failure is reported,
+    not raised); prints the report and returns the exit code."""
+    code = 0
+    with exits_cleanly():
+        try:
+            run()
+        except BaseException as exc:  # report, then clean up
+            report["error"] = f"{type(exc).__name__}: {exc}"
+            code = 1
+        finally:
+            bench.cleanup()
+    report["machine"].update(machine("end"))
+    print(json.dumps(report, indent=2))
+    return code
+
+
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
@@ -967,21 +1007,14 @@ def main() -> int:
     report: dict[str, Any] = {"machine": machine_info()}
     bench = Bench(args)
     log(f"temp dir {bench.base}")
-    code = 0
-    with exits_cleanly():
-        try:
-            if not args.skip_startup:
-                report["startup"] = bench.startup()
-            if not args.skip_api:
-                report["api"] = bench.api()
-        except BaseException as exc:
-            report["error"] = f"{type(exc).__name__}: {exc}"
-            code = 1
-        finally:
-            bench.cleanup()
-    report["machine"].update(machine("end"))
-    print(json.dumps(report, indent=2))
-    return code
+
+    def run() -> None:
+        if not args.skip_startup:
+            report["startup"] = bench.startup()
+        if not args.skip_api:
+            report["api"] = bench.api()
+
+    return run_reported(bench, report, run)
 
 
 if __name__ == "__main__":

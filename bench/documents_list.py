@@ -127,99 +127,76 @@ def main() -> int:
         return 2
     bench = search.PathsBench(args)
     report: dict[str, Any] = {"benchmark": "documents_list", "machine": api.machine_info()}
-    code = 0
-    with api.exits_cleanly():
-        try:
-            data_dir = args.data_dir or bench.base / "data"
-            marker = data_dir / "bench-documents.json"
-            key = {
-                "version": DATASET_VERSION,
-                "big": args.big,
-                "others": args.others,
-                "small": args.small,
-            }
-            search.check_data_dir(data_dir, marker, key)
-            reused = marker.exists()
-            data_dir.mkdir(parents=True, exist_ok=True)
-            app = search.start_app(bench, data_dir)
-            dataset = search_data.cached(
-                marker, key, lambda: build_dataset(app.port, data_dir, args)
+
+    def run() -> None:
+        data_dir = args.data_dir or bench.base / "data"
+        marker = data_dir / "bench-documents.json"
+        key = {
+            "version": DATASET_VERSION,
+            "big": args.big,
+            "others": args.others,
+            "small": args.small,
+        }
+        app, dataset, reused = search.prepare(
+            bench, data_dir, marker, key, lambda app: build_dataset(app.port, data_dir, args)
+        )
+        big = dataset["accounts"][0]
+        viewer = {"email": search.VIEWER_EMAIL, "subdomain": big["subdomain"]}
+        token = bench.login(app.port, viewer)
+        cursor, behind = deep_cursor(app.port, big["subdomain"], token)
+        pages = {
+            "first": "/api/documents?limit=20",
+            "deep": f"/api/documents?limit=20&cursor={quote(cursor)}",
+        }
+        results: dict[str, Any] = {}
+        floor = None
+        for name, path in pages.items():
+            bench.paths_file = bench.base / f"paths-{name}.txt"
+            bench.paths_file.write_text(path + "\n")
+            floor = search.start_floor(
+                bench,
+                kind="list",
+                tenant_id=big["tenant_id"],
+                user_id=big["viewer_id"],
+                role="viewer",
+                paths_file=bench.paths_file,
             )
-            big = dataset["accounts"][0]
-            viewer = {"email": search.VIEWER_EMAIL, "subdomain": big["subdomain"]}
-            bench._dsn = bench.app_dsn(data_dir)
-            token = bench.login(app.port, viewer)
-            cursor, behind = deep_cursor(app.port, big["subdomain"], token)
-            pages = {
-                "first": "/api/documents?limit=20",
-                "deep": f"/api/documents?limit=20&cursor={quote(cursor)}",
-            }
-            results: dict[str, Any] = {}
-            floor = None
-            for name, path in pages.items():
-                bench.paths_file = bench.base / f"paths-{name}.txt"
-                bench.paths_file.write_text(path + "\n")
-                floor = search.start_floor(
-                    bench,
-                    kind="list",
-                    tenant_id=big["tenant_id"],
-                    user_id=big["viewer_id"],
-                    role="viewer",
-                    paths_file=bench.paths_file,
-                )
-                log(f"{name} page: {path[:80]}")
-                pair = search.run_pair(
-                    bench, app, floor, path="/", subdomain=big["subdomain"], account=viewer
-                )
-                bench.stop(floor)
-                pair["met"] = (
-                    pair["figure"]["p95_ms"] <= GOAL["app_p95_ms_max"]
-                    and pair["figure"]["non_2xx"] == 0
-                )
-                results[name] = {
-                    "path": path.split("&cursor=")[0] + ("&cursor=..." if name == "deep" else ""),
-                    **pair,
-                }
-            report.update(
-                {
-                    "figure": {name: r["figure"] for name, r in results.items()},
-                    "floor": {name: r["floor"] for name, r in results.items()},
-                    "ratio": {name: r["ratio"] for name, r in results.items()},
-                    "goal": GOAL,
-                    "met": all(r["met"] for r in results.values()),
-                    "pages": {
-                        name: {"path": r["path"], "met": r["met"]} for name, r in results.items()
-                    },
-                    "deep_page_after_documents": behind,
-                    "config": {
-                        "connections": args.connections,
-                        "threads": args.threads,
-                        "duration_s": args.duration,
-                        "warmup_s": args.warmup,
-                        "reps": args.reps,
-                        "quoted": "median of reps",
-                        "reader": "viewer of the big tenant",
-                        "page": "limit=20",
-                        "app": "tynebase serve (uvicorn, 1 worker), job worker off",
-                        "floor_db_pool": f"{args.floor_pool} fixed connections",
-                    },
-                    "dataset": {
-                        "big_tenant": args.big,
-                        "other_tenants": [args.small] * args.others,
-                        "all_documents": args.big + args.others * args.small,
-                        "load_s": dataset["load_s"],
-                        "reused": reused,
-                    },
-                }
+            log(f"{name} page: {path[:80]}")
+            pair = search.run_pair(
+                bench, app, floor, path="/", subdomain=big["subdomain"], account=viewer
             )
-        except BaseException as exc:
-            report["error"] = f"{type(exc).__name__}: {exc}"
-            code = 1
-        finally:
-            bench.cleanup()
-    report["machine"].update(api.machine("end"))
-    print(json.dumps(report, indent=2))
-    return code
+            bench.stop(floor)
+            pair["met"] = (
+                pair["figure"]["p95_ms"] <= GOAL["app_p95_ms_max"]
+                and pair["figure"]["non_2xx"] == 0
+            )
+            results[name] = {
+                "path": path.split("&cursor=")[0] + ("&cursor=..." if name == "deep" else ""),
+                **pair,
+            }
+        report.update(
+            {
+                "figure": {name: r["figure"] for name, r in results.items()},
+                "floor": {name: r["floor"] for name, r in results.items()},
+                "ratio": {name: r["ratio"] for name, r in results.items()},
+                "goal": GOAL,
+                "met": all(r["met"] for r in results.values()),
+                "pages": {
+                    name: {"path": r["path"], "met": r["met"]} for name, r in results.items()
+                },
+                "deep_page_after_documents": behind,
+                "config": search.wrk_config(args),
+                "dataset": {
+                    "big_tenant": args.big,
+                    "other_tenants": [args.small] * args.others,
+                    "all_documents": args.big + args.others * args.small,
+                    "load_s": dataset["load_s"],
+                    "reused": reused,
+                },
+            }
+        )
+
+    return api.run_reported(bench, report, run)
 
 
 if __name__ == "__main__":

@@ -107,19 +107,7 @@ def make_app(
 ) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    try:
-                        await pool.open()
-                    except Exception as exc:
-                        await send({"type": "lifespan.startup.failed", "message": repr(exc)})
-                        return
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await pool.close()
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(pool, receive, send)
         if scope["type"] != "http":
             return
         if shape == "one":
@@ -136,16 +124,55 @@ def make_app(
             status, body = 404, b'{"error":{"code":"NOT_FOUND"}}'
         else:
             status, body = 200, orjson.dumps(dict(zip(COLUMNS, row, strict=False)))
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, status, body)
 
     return app
+
+
+async def lifespan(pool: Pool, receive: Any, send: Any) -> None:
+    """ASGI lifespan of a floor: the pool opens at startup and closes at shutdown."""
+    while True:
+        message = await receive()
+        if message["type"] == "lifespan.startup":
+            try:
+                await pool.open()
+            except Exception as exc:
+                await send({"type": "lifespan.startup.failed", "message": repr(exc)})
+                return
+            await send({"type": "lifespan.startup.complete"})
+        elif message["type"] == "lifespan.shutdown":
+            await pool.close()
+            await send({"type": "lifespan.shutdown.complete"})
+            return
+
+
+async def send_json(send: Any, status: int, body: bytes) -> None:
+    await send(
+        {
+            "type": "http.response.start",
+            "status": status,
+            "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode())],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
+
+
+def serve(app: Any, port: int) -> None:
+    """Run a floor app with the same uvicorn options as `tynebase serve`
+    (src/tynebase/cli/serve.py), access log off as there (TyneBase disables uvicorn.access and
+    writes its own line)."""
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=port,
+        log_config=None,
+        log_level="warning",
+        access_log=False,
+        proxy_headers=False,
+        server_header=False,
+        lifespan="on",
+        timeout_graceful_shutdown=10,
+    )
 
 
 def main() -> None:
@@ -175,20 +202,7 @@ def main() -> None:
     app = make_app(
         pool, uuid.UUID(args.user_id), args.shape, uuid.UUID(args.session_id) if shaped else None
     )
-    # The same uvicorn options as `tynebase serve` (src/tynebase/cli/serve.py), access log off as
-    # there (TyneBase disables uvicorn.access and writes its own line).
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        lifespan="on",
-        timeout_graceful_shutdown=10,
-    )
+    serve(app, args.port)
 
 
 if __name__ == "__main__":

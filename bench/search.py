@@ -28,10 +28,10 @@ import os
 import re
 import shutil
 import statistics
-import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -58,35 +58,18 @@ class PathsBench(api.Bench):
     def wrk(
         self, port: int, path: str, seconds: float, subdomain: str, token: str
     ) -> dict[str, Any]:
-        env = {
-            **os.environ,
-            "BENCH_TENANT": subdomain,
-            "BENCH_TOKEN": token,
-            "BENCH_DIR": str(BENCH_DIR),
-            "BENCH_PATHS": str(self.paths_file),
-        }
-        argv = [
-            "wrk",
-            "-t",
-            str(min(self.args.threads, self.args.connections)),
-            "-c",
-            str(self.args.connections),
-            "-d",
-            f"{seconds}s",
-            "--timeout",
-            "10s",
-            "-s",
-            str(BENCH_DIR / "search_wrk.lua"),
+        return api.run_wrk(
             f"http://127.0.0.1:{port}{path}",
-        ]
-        done = subprocess.run(
-            argv, env=env, capture_output=True, text=True, timeout=seconds + 60, check=False
-        )
-        for line in done.stdout.splitlines():
-            if line.startswith("WRK_JSON "):
-                return dict(json.loads(line[len("WRK_JSON ") :]))
-        raise RuntimeError(
-            f"wrk gave no result (rc {done.returncode}): {done.stdout} {done.stderr}"
+            script="search_wrk.lua",
+            seconds=seconds,
+            threads=min(self.args.threads, self.args.connections),
+            connections=self.args.connections,
+            env={
+                "BENCH_TENANT": subdomain,
+                "BENCH_TOKEN": token,
+                "BENCH_DIR": str(BENCH_DIR),
+                "BENCH_PATHS": str(self.paths_file),
+            },
         )
 
 
@@ -401,6 +384,41 @@ def start_app(bench: PathsBench, data_dir: Path) -> api.Server:
     return app
 
 
+def prepare(
+    bench: PathsBench,
+    data_dir: Path,
+    marker: Path,
+    key: dict[str, Any],
+    build: Callable[[api.Server], Any],
+) -> tuple[api.Server, Any, bool]:
+    """The app serving `data_dir` and its data set, built by `build(app)` unless `marker` says a
+    kept one matches `key`: (app, dataset, reused)."""
+    check_data_dir(data_dir, marker, key)
+    reused = marker.exists()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    app = start_app(bench, data_dir)
+    dataset = search_data.cached(marker, key, lambda: build(app))
+    bench._dsn = bench.app_dsn(data_dir)
+    return app, dataset, reused
+
+
+def wrk_config(args: argparse.Namespace, **extra: str) -> dict[str, Any]:
+    """The load and the setup an app-versus-floor run reports under "config"."""
+    return {
+        "connections": args.connections,
+        "threads": args.threads,
+        "duration_s": args.duration,
+        "warmup_s": args.warmup,
+        "reps": args.reps,
+        "quoted": "median of reps",
+        "reader": "viewer of the big tenant",
+        "page": "limit=20",
+        "app": "tynebase serve (uvicorn, 1 worker), job worker off",
+        **extra,
+        "floor_db_pool": f"{args.floor_pool} fixed connections",
+    }
+
+
 def main() -> int:
     args = parse_args()
     if shutil.which("wrk") is None:
@@ -408,96 +426,76 @@ def main() -> int:
         return 2
     bench = PathsBench(args)
     report: dict[str, Any] = {"benchmark": "search", "machine": api.machine_info()}
-    code = 0
-    with api.exits_cleanly():
-        try:
-            data_dir = args.data_dir or bench.base / "data"
-            marker = data_dir / "bench-search.json"
-            check_data_dir(data_dir, marker, dataset_key(args))
-            reused = marker.exists()
-            data_dir.mkdir(parents=True, exist_ok=True)
-            app = start_app(bench, data_dir)
-            dataset = search_data.cached(
-                marker, dataset_key(args), lambda: build_dataset(bench, app.port, data_dir, args)
-            )
-            big = dataset["accounts"][0]
-            viewer = {"email": VIEWER_EMAIL, "subdomain": big["subdomain"]}
-            bench._dsn = bench.app_dsn(data_dir)
-            queries = dataset["queries"]
-            paths = [f"/api/search?q={quote(q['q'])}&limit=20" for q in queries]
-            bench.paths_file = bench.base / "paths.txt"
-            bench.paths_file.write_text("\n".join(paths) + "\n")
-            floor = start_floor(
-                bench,
-                kind="search",
-                tenant_id=big["tenant_id"],
-                user_id=big["viewer_id"],
-                role="viewer",
-                paths_file=bench.paths_file,
-            )
-            token = bench.login(app.port, viewer)
-            log("probe: each query once through app and floor")
-            probed = probe(bench, app, floor, paths, big["subdomain"], token)
-            for query, measured in zip(queries, probed["per_query"], strict=True):
-                measured.update(query)
-            probed["by_class"] = by_class(probed["per_query"])
-            log(
-                f"  serial app p50 {probed['serial_app_ms']['p50']} ms, p95 "
-                f"{probed['serial_app_ms']['p95']} ms; mismatches {len(probed['mismatched'])}"
-            )
-            log(
-                f"wrk: {args.connections} connections, {args.reps} reps of "
-                f"{args.warmup}s + {args.duration}s each"
-            )
-            pair = run_pair(bench, app, floor, path="/", subdomain=big["subdomain"], account=viewer)
-            met = (
-                pair["figure"]["p95_ms"] <= GOAL["app_p95_ms_max"]
-                and pair["ratio"] >= GOAL["ratio_min"]
-                and not probed["mismatched"]
-                and pair["figure"]["non_2xx"] == 0
-            )
-            report.update(
-                {
-                    "figure": pair["figure"],
-                    "floor": pair["floor"],
-                    "ratio": pair["ratio"],
-                    "goal": GOAL,
-                    "met": met,
-                    "config": {
-                        "connections": args.connections,
-                        "threads": args.threads,
-                        "duration_s": args.duration,
-                        "warmup_s": args.warmup,
-                        "reps": args.reps,
-                        "quoted": "median of reps",
-                        "reader": "viewer of the big tenant",
-                        "page": "limit=20",
-                        "app": "tynebase serve (uvicorn, 1 worker), job worker off",
-                        "app_db_pool": "pool_size 10 + max_overflow 10 (defaults)",
-                        "floor_db_pool": f"{args.floor_pool} fixed connections",
+
+    def run() -> None:
+        data_dir = args.data_dir or bench.base / "data"
+        marker = data_dir / "bench-search.json"
+        app, dataset, reused = prepare(
+            bench,
+            data_dir,
+            marker,
+            dataset_key(args),
+            lambda app: build_dataset(bench, app.port, data_dir, args),
+        )
+        big = dataset["accounts"][0]
+        viewer = {"email": VIEWER_EMAIL, "subdomain": big["subdomain"]}
+        queries = dataset["queries"]
+        paths = [f"/api/search?q={quote(q['q'])}&limit=20" for q in queries]
+        bench.paths_file = bench.base / "paths.txt"
+        bench.paths_file.write_text("\n".join(paths) + "\n")
+        floor = start_floor(
+            bench,
+            kind="search",
+            tenant_id=big["tenant_id"],
+            user_id=big["viewer_id"],
+            role="viewer",
+            paths_file=bench.paths_file,
+        )
+        token = bench.login(app.port, viewer)
+        log("probe: each query once through app and floor")
+        probed = probe(bench, app, floor, paths, big["subdomain"], token)
+        for query, measured in zip(queries, probed["per_query"], strict=True):
+            measured.update(query)
+        probed["by_class"] = by_class(probed["per_query"])
+        log(
+            f"  serial app p50 {probed['serial_app_ms']['p50']} ms, p95 "
+            f"{probed['serial_app_ms']['p95']} ms; mismatches {len(probed['mismatched'])}"
+        )
+        log(
+            f"wrk: {args.connections} connections, {args.reps} reps of "
+            f"{args.warmup}s + {args.duration}s each"
+        )
+        pair = run_pair(bench, app, floor, path="/", subdomain=big["subdomain"], account=viewer)
+        met = (
+            pair["figure"]["p95_ms"] <= GOAL["app_p95_ms_max"]
+            and pair["ratio"] >= GOAL["ratio_min"]
+            and not probed["mismatched"]
+            and pair["figure"]["non_2xx"] == 0
+        )
+        report.update(
+            {
+                "figure": pair["figure"],
+                "floor": pair["floor"],
+                "ratio": pair["ratio"],
+                "goal": GOAL,
+                "met": met,
+                "config": wrk_config(args, app_db_pool="pool_size 10 + max_overflow 10 (defaults)"),
+                "dataset": {
+                    "documents": {
+                        "big_tenant": args.big,
+                        "other_tenants": [args.small] * args.others,
                     },
-                    "dataset": {
-                        "documents": {
-                            "big_tenant": args.big,
-                            "other_tenants": [args.small] * args.others,
-                        },
-                        "sentences": dataset["sentences"],
-                        "load_s": dataset["load_s"],
-                        "documents_table_size": dataset["documents_size"],
-                        "reused": reused,
-                    },
-                    "queries": [q["q"] for q in queries],
-                    "probe": probed,
-                }
-            )
-        except BaseException as exc:  # report, then clean up
-            report["error"] = f"{type(exc).__name__}: {exc}"
-            code = 1
-        finally:
-            bench.cleanup()
-    report["machine"].update(api.machine("end"))
-    print(json.dumps(report, indent=2))
-    return code
+                    "sentences": dataset["sentences"],
+                    "load_s": dataset["load_s"],
+                    "documents_table_size": dataset["documents_size"],
+                    "reused": reused,
+                },
+                "queries": [q["q"] for q in queries],
+                "probe": probed,
+            }
+        )
+
+    return api.run_reported(bench, report, run)
 
 
 if __name__ == "__main__":

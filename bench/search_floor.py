@@ -23,12 +23,11 @@ from urllib.parse import parse_qs, urlsplit
 
 import orjson
 import psycopg
-import uvicorn
 from sqlalchemy.dialects.postgresql import psycopg as pg_dialect
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from floor import JSON_HEADERS, Pool
+from floor import Pool, lifespan, send_json, serve
 from tynebase.auth.principal import Principal
 
 
@@ -102,15 +101,7 @@ class QueryPool(Pool):
 def make_app(pool: QueryPool, statements: dict[str, tuple[str, dict[str, Any]]]) -> Any:
     async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
         if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await pool.open()
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await pool.close()
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+            await lifespan(pool, receive, send)
         if scope["type"] != "http":
             return
         path = scope["path"] + (
@@ -122,14 +113,7 @@ def make_app(pool: QueryPool, statements: dict[str, tuple[str, dict[str, Any]]])
         else:
             rows = await pool.rows(*statement)
             status, body = 200, orjson.dumps({"items": [list(r) for r in rows]}, default=str)
-        await send(
-            {
-                "type": "http.response.start",
-                "status": status,
-                "headers": [*JSON_HEADERS, (b"content-length", str(len(body)).encode())],
-            }
-        )
-        await send({"type": "http.response.body", "body": body})
+        await send_json(send, status, body)
 
     return app
 
@@ -158,18 +142,7 @@ def main() -> None:
     )
     pool = QueryPool(args.dsn, args.pool_size, str(tenant_id))
     pool.custom_plans = args.kind == "search"
-    uvicorn.run(
-        make_app(pool, statements),
-        host="127.0.0.1",
-        port=args.port,
-        log_config=None,
-        log_level="warning",
-        access_log=False,
-        proxy_headers=False,
-        server_header=False,
-        lifespan="on",
-        timeout_graceful_shutdown=10,
-    )
+    serve(make_app(pool, statements), args.port)
 
 
 if __name__ == "__main__":

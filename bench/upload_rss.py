@@ -18,13 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
-import signal
-import socket
 import struct
-import subprocess
-import sys
-import tempfile
 import threading
 import time
 import uuid
@@ -34,16 +28,10 @@ from typing import Any
 
 import httpx
 
+from serve import login, serving
+
 GOAL_MB = 20
 CHUNK = 256 * 1024
-PASSWORD = "mellow-otter-tuba-91"  # noqa: S105 - a throwaway account in a temporary database
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def status_kb(pid: int, key: str) -> int:
@@ -92,46 +80,6 @@ class Sampler(threading.Thread):
             time.sleep(0.005)
 
 
-def wait_ready(base: str, proc: subprocess.Popen[bytes], log: Path) -> None:
-    deadline = time.monotonic() + 180
-    while time.monotonic() < deadline:
-        if proc.poll() is not None:
-            raise SystemExit(f"server exited:\n{log.read_text()[-3000:]}")
-        try:
-            if httpx.get(f"{base}/readyz", timeout=2).status_code == 200:
-                return
-        except httpx.HTTPError:
-            pass
-        time.sleep(0.5)
-    raise SystemExit(f"server not ready:\n{log.read_text()[-3000:]}")
-
-
-def login(base: str) -> dict[str, str]:
-    subdomain = f"bench{uuid.uuid4().hex[:8]}"
-    email = f"{subdomain}@example.com"
-    signup = httpx.post(
-        f"{base}/api/auth/signup",
-        json={
-            "email": email,
-            "password": PASSWORD,
-            "name": "Bench",
-            "tenant_name": "Bench",
-            "subdomain": subdomain,
-        },
-        timeout=30,
-    )
-    signup.raise_for_status()
-    headers = {"X-Tenant-Subdomain": subdomain}
-    token = httpx.post(
-        f"{base}/api/auth/login",
-        json={"email": email, "password": PASSWORD},
-        headers=headers,
-        timeout=30,
-    )
-    token.raise_for_status()
-    return {**headers, "Authorization": f"Bearer {token.json()['access_token']}"}
-
-
 def measure(pid: int, send: Any, size: int) -> dict[str, Any]:
     before_kb = status_kb(pid, "VmRSS")
     exact = reset_peak(pid)
@@ -161,32 +109,9 @@ def main() -> None:
     parser.add_argument("--mb", type=int, default=100)
     args = parser.parse_args()
     size = args.mb * 2**20
-    data_dir = Path(tempfile.mkdtemp(prefix="tbup", dir="/tmp"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "TYNEBASE_DATA_DIR": str(data_dir),
-        "TYNEBASE_PORT": str(port),
-        "TYNEBASE_LOG_LEVEL": "WARNING",
-        "TYNEBASE_RUN_WORKER_IN_PROCESS": "false",
-    }
-    env.pop("DATABASE_URL", None)
-    log = data_dir / "serve.log"
-    tynebase = Path(sys.executable).with_name("tynebase")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(tynebase), "serve"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        wait_ready(base, proc, log)
-        headers = login(base)
-        with httpx.Client(base_url=base, headers=headers, timeout=300) as client:
+    with serving("tbup", {"TYNEBASE_RUN_WORKER_IN_PROCESS": "false"}, stop_timeout=30) as server:
+        headers = login(server.base)
+        with httpx.Client(base_url=server.base, headers=headers, timeout=300) as client:
 
             def raw() -> httpx.Response:
                 return client.post(
@@ -214,16 +139,9 @@ def main() -> None:
                 )
                 warm.raise_for_status()
             runs = [
-                {"shape": "raw", **measure(proc.pid, raw, size)},
-                {"shape": "multipart", **measure(proc.pid, multipart, size)},
+                {"shape": "raw", **measure(server.proc.pid, raw, size)},
+                {"shape": "multipart", **measure(server.proc.pid, multipart, size)},
             ]
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        shutil.rmtree(data_dir, ignore_errors=True)
     worst = max(runs, key=lambda run: run["delta_mb"])
     print(
         json.dumps(

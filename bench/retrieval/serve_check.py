@@ -12,13 +12,8 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import shutil
-import signal
 import statistics
-import subprocess
 import sys
-import tempfile
 import time
 import uuid
 from pathlib import Path
@@ -27,7 +22,8 @@ import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from upload_rss import free_port, login, status_kb, wait_ready
+from serve import login, serving
+from upload_rss import status_kb
 
 GOAL_SECONDS, GOAL_RSS_MB = 5.0, 800
 
@@ -56,32 +52,10 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--edits", type=int, default=5)
     args = parser.parse_args()
-    data_dir = Path(tempfile.mkdtemp(prefix="tbsv", dir="/tmp"))
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
-    env = {
-        **os.environ,
-        "TYNEBASE_DATA_DIR": str(data_dir),
-        "TYNEBASE_PORT": str(port),
-        "TYNEBASE_LOG_LEVEL": "WARNING",
-    }
-    env.pop("DATABASE_URL", None)
-    log = data_dir / "serve.log"
-    tynebase = Path(sys.executable).with_name("tynebase")
-    with log.open("wb") as out:
-        proc = subprocess.Popen(
-            [str(tynebase), "serve"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL,
-            start_new_session=True,
-        )
-    try:
-        wait_ready(base, proc, log)
-        headers = login(base)
+    with serving("tbsv", {}, stop_timeout=60) as server:
+        headers = login(server.base)
         seconds: list[float] = []
-        with httpx.Client(base_url=base, headers=headers, timeout=60) as client:
+        with httpx.Client(base_url=server.base, headers=headers, timeout=60) as client:
             body = "# Travel\n\nBook trains through the travel desk two weeks ahead.\n"
             doc = client.post("/api/documents", json={"title": "Travel policy", "body": body})
             doc.raise_for_status()
@@ -98,8 +72,8 @@ def main() -> None:
                 published.raise_for_status()
                 start = time.monotonic()
                 seconds.append(wait_found(client, word, document_id, start + 30) - start)
-        rss_mb = status_kb(proc.pid, "VmRSS") / 1024
-        peak_mb = status_kb(proc.pid, "VmHWM") / 1024
+        rss_mb = status_kb(server.proc.pid, "VmRSS") / 1024
+        peak_mb = status_kb(server.proc.pid, "VmHWM") / 1024
         result = {
             "edit_to_searchable_s": {
                 "median": round(statistics.median(seconds), 3),
@@ -113,13 +87,6 @@ def main() -> None:
             "goal_met": max(seconds) <= GOAL_SECONDS and peak_mb <= GOAL_RSS_MB,
         }
         print(json.dumps(result, indent=2))
-    finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-        shutil.rmtree(data_dir, ignore_errors=True)
 
 
 if __name__ == "__main__":

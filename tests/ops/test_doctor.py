@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import json
 import math
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -17,41 +16,18 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-import uvicorn
 
 from tests.conftest import make_settings
-from tests.ops.conftest import OpsWorld
-from tynebase.api.app import create_app
+from tests.ops.conftest import OpsWorld, free_port, live_api
 from tynebase.db.engine import libpq_url
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @pytest.fixture(scope="module")
 def live(ops: OpsWorld) -> Iterator[str]:
     """The ops database served by a real uvicorn on loopback (doctor probes it over HTTP)."""
     settings = make_settings(ops.data_dir, ops.urls.owner, maintenance_cache_seconds=0)
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, ops.urls), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        assert thread.is_alive(), "uvicorn stopped"
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    server.should_exit = True
-    thread.join(timeout=15)
+    with live_api(ops, settings) as url:
+        yield url
 
 
 def doctor(

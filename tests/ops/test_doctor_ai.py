@@ -3,20 +3,16 @@ one whose provider answers 429, each proven by the finding's cause and remedy.""
 
 from __future__ import annotations
 
-import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 
 import httpx
 import pytest
-import uvicorn
 
 from tests.ai.fakes.providers import FakeOpenAI, ai_overrides
 from tests.conftest import make_settings
-from tests.ops.conftest import OpsWorld
-from tests.ops.test_doctor import doctor, finding, free_port
-from tynebase.api.app import create_app
+from tests.ops.conftest import OpsWorld, live_api
+from tests.ops.test_doctor import doctor, finding
 
 CALLS = 12  # above the doctor's minimum sample (AI_MIN_CALLS)
 
@@ -29,23 +25,8 @@ def live_api_with(ops: OpsWorld, fake: FakeOpenAI) -> Iterator[str]:
         ops.urls.owner,
         **ai_overrides(fake.config(), ai_max_retries=0, ai_breaker_failures=CALLS // 2),
     )
-    port = free_port()
-    server = uvicorn.Server(
-        uvicorn.Config(
-            create_app(settings, ops.urls), host="127.0.0.1", port=port, log_level="warning"
-        )
-    )
-    thread = threading.Thread(target=server.run, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 30
-    while not server.started:
-        assert time.monotonic() < deadline, "uvicorn did not start"
-        time.sleep(0.05)
-    try:
-        yield f"http://127.0.0.1:{port}"
-    finally:
-        server.should_exit = True
-        thread.join(timeout=15)
+    with live_api(ops, settings) as url:
+        yield url
 
 
 @pytest.mark.parametrize(

@@ -12,6 +12,7 @@ from tests.ai.fakes.providers import (
     FakeProvider,
     ai_overrides,
     fake_embedding,
+    sse_data,
     words_of,
 )
 from tests.ai.fakes.server import FakeServer, Reply, Request
@@ -27,5 +28,6 @@ __all__ = [
     "Request",
     "ai_overrides",
     "fake_embedding",
+    "sse_data",
     "words_of",
 ]

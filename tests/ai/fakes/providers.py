@@ -47,6 +47,7 @@ def words_of(text: str) -> list[str]:
 class FakeProvider(FakeServer):
     kind = ""
     api_prefix = ""
+    embeds = False  # whether the wire format has embeddings (configured with our dimensions)
 
     def __init__(self, *, answer_text: str | None = None, dimensions: int = DIMENSIONS) -> None:
         super().__init__(self._route)
@@ -75,6 +76,8 @@ class FakeProvider(FakeServer):
             "api_key": "fake-key-123",
             "models": self.default_models(),
         }
+        if self.embeds:
+            entry["embedding_dimensions"] = self.dimensions
         entry.update(extra)
         return entry
 
@@ -123,6 +126,7 @@ _OPENAI_ERRORS = {
 class FakeOpenAI(FakeProvider):
     kind = "openai"
     api_prefix = "/v1"
+    embeds = True
 
     def __init__(self, *, azure: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -147,9 +151,6 @@ class FakeOpenAI(FakeProvider):
                 "transcribe": "whisper-deployment",
             }
         )
-
-    def config(self, name: str | None = None, **extra: Any) -> dict[str, Any]:
-        return super().config(name, **{"embedding_dimensions": self.dimensions, **extra})
 
     def _route(self, request: Request) -> Reply:
         path = request.path
@@ -214,35 +215,38 @@ class FakeOpenAI(FakeProvider):
     ) -> Reply:
         """An SSE completion stream; `truncate` ends it before [DONE], `malformed` sends broken
         JSON after the first chunk, `stall` pauses that long after the first chunk."""
-        events: list[str | float] = []
-        for i, piece in enumerate(words_of(text)):
-            chunk = {
-                "id": "chatcmpl-fake",
-                "object": "chat.completion.chunk",
-                "model": model,
-                "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
-            }
-            events.append("data: " + orjson.dumps(chunk).decode())
-            if i == 0 and malformed:
-                events.append('data: {"choices": [')
-            if i == 0 and stall is not None:
-                events.append(stall)
+        chunks = [
+            sse_data(
+                {
+                    "id": "chatcmpl-fake",
+                    "object": "chat.completion.chunk",
+                    "model": model,
+                    "choices": [{"index": 0, "delta": {"content": piece}, "finish_reason": None}],
+                }
+            )
+            for piece in words_of(text)
+        ]
+        events = _after_first(chunks, 'data: {"choices": [' if malformed else None, stall)
         if truncate:
             return Reply.sse(events, end_stream=False)
         done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
         usage = {"choices": [], "usage": {"prompt_tokens": 11, "completion_tokens": 5}}
-        events += [
-            "data: " + orjson.dumps(done).decode(),
-            "data: " + orjson.dumps(usage).decode(),
-            "data: [DONE]",
-        ]
+        events += [sse_data(done), sse_data(usage), "data: [DONE]"]
         return Reply.sse(events)
+
+    def paced_stream(self, pieces: list[str], *, pause: float) -> Reply:
+        """An SSE completion stream of `pieces`, each followed by a `pause` of that many seconds
+        (a model that takes its time)."""
+        events: list[str | float] = []
+        for piece in pieces:
+            events += [sse_data({"choices": [{"index": 0, "delta": {"content": piece}}]}), pause]
+        done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
+        return Reply.sse([*events, sse_data(done), "data: [DONE]"])
 
     def error(self, status: int, *, retry_after: float | None = None, kind: str = "") -> Reply:
         error_type, code = _OPENAI_ERRORS.get(status, ("server_error", "server_error"))
         body = {"error": {"message": f"fake {status}", "type": error_type, "code": kind or code}}
-        headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
-        return Reply.json(body, status=status, headers=headers)
+        return _error_reply(body, status, retry_after)
 
 
 # --- Anthropic ------------------------------------------------------------------------------------
@@ -298,20 +302,23 @@ class FakeAnthropic(FakeProvider):
             return f"event: {name}\ndata: " + orjson.dumps({"type": name, **data}).decode()
 
         start = {"message": {"id": "msg_fake", "model": model, "usage": {"input_tokens": 12}}}
+        deltas = [
+            event("content_block_delta", {"index": 0, "delta": {"type": "text_delta", "text": p}})
+            for p in words_of(text)
+        ]
         events: list[str | float] = [
             event("message_start", start),
             event("content_block_start", {"index": 0, "content_block": {"type": "text"}}),
             event("ping", {}),
+            *_after_first(
+                deltas,
+                "event: content_block_delta\ndata: {not json" if malformed else None,
+                event("error", {"error": {"type": error_after_first}})
+                if error_after_first
+                else None,
+                stall,
+            ),
         ]
-        for i, piece in enumerate(words_of(text)):
-            delta = {"index": 0, "delta": {"type": "text_delta", "text": piece}}
-            events.append(event("content_block_delta", delta))
-            if i == 0 and malformed:
-                events.append("event: content_block_delta\ndata: {not json")
-            if i == 0 and error_after_first:
-                events.append(event("error", {"error": {"type": error_after_first}}))
-            if i == 0 and stall is not None:
-                events.append(stall)
         if truncate:
             return Reply.sse(events, end_stream=False)
         events += [
@@ -327,8 +334,7 @@ class FakeAnthropic(FakeProvider):
     def error(self, status: int, *, retry_after: float | None = None, kind: str = "") -> Reply:
         error_type = kind or _ANTHROPIC_ERRORS.get(status, "api_error")
         body = {"type": "error", "error": {"type": error_type, "message": f"fake {status}"}}
-        headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
-        return Reply.json(body, status=status, headers=headers)
+        return _error_reply(body, status, retry_after)
 
 
 # --- Gemini and Vertex ---------------------------------------------------------------------------
@@ -346,6 +352,7 @@ _GOOGLE_ERRORS = {
 class FakeGemini(FakeProvider):
     kind = "gemini"
     api_prefix = "/v1beta"
+    embeds = True
 
     def __init__(self, *, vertex: bool = False, **kwargs: Any) -> None:
         super().__init__(**kwargs)
@@ -364,9 +371,6 @@ class FakeGemini(FakeProvider):
             "embed": "fake-embedding",
             "transcribe": "gemini-fake",
         }
-
-    def config(self, name: str | None = None, **extra: Any) -> dict[str, Any]:
-        return super().config(name, **{"embedding_dimensions": self.dimensions, **extra})
 
     def _authorised(self, request: Request) -> bool:
         if self.vertex:
@@ -434,15 +438,12 @@ class FakeGemini(FakeProvider):
         stall: float | None = None,
     ) -> Reply:
         pieces = words_of(text)
-        events: list[str | float] = []
-        for i, piece in enumerate(pieces):
-            last = i == len(pieces) - 1 and not truncate
-            data = self.response(piece, model=model, finish="STOP" if last else None)
-            events.append("data: " + orjson.dumps(data).decode())
-            if i == 0 and malformed:
-                events.append('data: {"candidates": [')
-            if i == 0 and stall is not None:
-                events.append(stall)
+        last = len(pieces) - 1 if not truncate else -1  # the chunk that carries finishReason
+        chunks = [
+            sse_data(self.response(piece, model=model, finish="STOP" if i == last else None))
+            for i, piece in enumerate(pieces)
+        ]
+        events = _after_first(chunks, 'data: {"candidates": [' if malformed else None, stall)
         return Reply.sse(events, end_stream=not truncate)
 
     def error(self, status: int, *, retry_after: float | None = None, kind: str = "") -> Reply:
@@ -455,8 +456,24 @@ class FakeGemini(FakeProvider):
         if reason and not kind:
             info = {"@type": "type.googleapis.com/google.rpc.ErrorInfo", "reason": reason}
             error["details"] = [info]
-        headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
-        return Reply.json({"error": error}, status=status, headers=headers)
+        return _error_reply({"error": error}, status, retry_after)
+
+
+def sse_data(value: Any) -> str:
+    """One SSE `data:` line carrying `value` as JSON."""
+    return "data: " + orjson.dumps(value).decode()
+
+
+def _after_first(chunks: list[str], *faults: str | float | None) -> list[str | float]:
+    """The stream's chunk events with `faults` (broken events, a stall in seconds) sent right
+    after the first chunk; None stands for a fault not asked for."""
+    injected = [fault for fault in faults if fault is not None]
+    return [*chunks[:1], *injected, *chunks[1:]] if chunks else []
+
+
+def _error_reply(body: dict[str, Any], status: int, retry_after: float | None) -> Reply:
+    headers = {"retry-after": str(retry_after)} if retry_after is not None else {}
+    return Reply.json(body, status=status, headers=headers)
 
 
 def ai_overrides(

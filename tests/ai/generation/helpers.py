@@ -47,23 +47,10 @@ class ScriptedOpenAI(FakeOpenAI):
             if pause is None:
                 return self.stream(text)
             size = max(1, len(text) // max(1, pieces))
-            events: list[str | float] = []
-            for start in range(0, len(text), size):
-                delta = {
-                    "choices": [{"index": 0, "delta": {"content": text[start : start + size]}}]
-                }
-                events += ["data: " + _json(delta), pause]
-            done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-            events += ["data: " + _json(done), "data: [DONE]"]
-            return Reply.sse(events)
+            chunks = [text[start : start + size] for start in range(0, len(text), size)]
+            return self.paced_stream(chunks, pause=pause)
 
         return script
-
-
-def _json(value: Any) -> str:
-    import orjson
-
-    return orjson.dumps(value).decode()
 
 
 def run_ai_jobs(settings: Settings, database: TestDatabase) -> None:
@@ -77,6 +64,14 @@ def run_ai_jobs(settings: Settings, database: TestDatabase) -> None:
             await db.dispose()
 
     asyncio.run(main())
+
+
+def finished_job(
+    settings: Settings, database: TestDatabase, account: Account, job_id: str
+) -> dict[str, Any]:
+    """Run the AI queue as a worker would, then read the job as `account` sees it."""
+    run_ai_jobs(settings, database)
+    return job_of(account, job_id)
 
 
 def job_of(account: Account, job_id: str) -> dict[str, Any]:

@@ -60,12 +60,8 @@ class ChaosOpenAI(FakeOpenAI):
     def _pick(self, roll: float) -> tuple[str, Reply]:
         if roll < 0.62:
             text = "# Chaos draft\n\n" + "Words that arrive slowly over the wire. " * 12
-            events: list[str | float] = []
-            for piece in text.split(". "):
-                delta = {"choices": [{"index": 0, "delta": {"content": piece + ". "}}]}
-                events += ["data: " + json.dumps(delta), 0.08]
-            done = {"choices": [{"index": 0, "delta": {}, "finish_reason": "stop"}]}
-            return "ok", Reply.sse([*events, "data: " + json.dumps(done), "data: [DONE]"])
+            pieces = [piece + ". " for piece in text.split(". ")]
+            return "ok", self.paced_stream(pieces, pause=0.08)
         if roll < 0.70:
             return "500", self.error(500)
         if roll < 0.78:

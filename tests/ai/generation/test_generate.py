@@ -16,9 +16,9 @@ from tests.ai.fakes import Reply
 from tests.ai.generation.helpers import (
     ScriptedOpenAI,
     credits_of,
+    finished_job,
     generate,
     job_of,
-    run_ai_jobs,
 )
 from tests.conftest import Account, Accounts, TestDatabase, error_code, make_settings, unique
 from tests.files.conftest import through
@@ -60,8 +60,7 @@ def test_generates_an_article_draft_with_lineage_and_one_charge(
     )
     assert credits_of(account)["reserved"] == 1
 
-    run_ai_jobs(llm_settings, database)
-    job = job_of(account, started["job_id"])
+    job = finished_job(llm_settings, database, account, started["job_id"])
     assert job["status"] == "succeeded", job
     assert job["progress"] == 100
     result = job["result"]
@@ -148,8 +147,7 @@ def test_without_a_model_the_extractive_draft_says_so(
         "extractive",
         0,
     )
-    run_ai_jobs(settings, database)
-    job = job_of(admin, started["job_id"])
+    job = finished_job(settings, database, admin, started["job_id"])
     assert job["status"] == "succeeded", job
     assert job["result"]["extractive"] is True
     document = admin.get(f"/api/documents/{job['result']['document_id']}").json()
@@ -186,8 +184,12 @@ def test_provider_failures_fail_the_job_with_their_code_and_cost_nothing(
     llm.on(marker, lambda _request: scripted)
     started = generate(account, "outline", f"Outline {marker}")
     assert credits_of(account)["reserved"] == 0.5
-    run_ai_jobs(impatient_settings if code == "AI_TIMEOUT" else llm_settings, database)
-    job = job_of(account, started["job_id"])
+    job = finished_job(
+        impatient_settings if code == "AI_TIMEOUT" else llm_settings,
+        database,
+        account,
+        started["job_id"],
+    )
     assert (job["status"], job["error"]["code"]) == ("failed", code), job
     assert job["dead_letter"] is True
     balance = credits_of(account)
@@ -216,8 +218,7 @@ def test_consent_is_required_for_ai_features(
         assert response.status_code == 403, (path, response.text)
         assert error_code(response) == "CONSENT_REQUIRED"
         assert response.json()["error"]["details"] == {"consent": "ai_processing"}
-    run_ai_jobs(llm_settings, database)
-    job = job_of(account, started["job_id"])
+    job = finished_job(llm_settings, database, account, started["job_id"])
     assert (job["status"], job["error"]["code"]) == ("failed", "CONSENT_REQUIRED")
     # Allowed again: it works again.
     account.request("PUT", "/api/me/consents", json={"ai_processing": True})
@@ -234,8 +235,7 @@ def test_the_job_runs_as_its_author_and_stops_if_they_left(
     editor = through(accounts.member(admin, "editor"), llm_client)
     started = generate(editor, "template", "A template for postmortems")
     assert admin.request("DELETE", f"/api/users/{editor.user_id}").status_code == 204
-    run_ai_jobs(llm_settings, database)
-    job = job_of(through(admin, llm_client), started["job_id"])
+    job = finished_job(llm_settings, database, through(admin, llm_client), started["job_id"])
     assert (job["status"], job["error"]["code"]) == ("failed", "AI_USER_GONE")
     assert credits_of(admin)["reserved"] == 0
 

@@ -9,7 +9,7 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from tests.ai.generation.helpers import ScriptedOpenAI, credits_of, job_of, run_ai_jobs
+from tests.ai.generation.helpers import ScriptedOpenAI, credits_of, finished_job
 from tests.conftest import Account, TestDatabase, error_code
 from tests.files.conftest import through
 from tests.files.helpers import png_bytes, upload
@@ -58,8 +58,7 @@ def test_a_recording_becomes_transcript_summary_and_article(
         "fake-whisper",
         2,
     )
-    run_ai_jobs(llm_settings, database)
-    job = job_of(account, started["job_id"])
+    job = finished_job(llm_settings, database, account, started["job_id"])
     assert job["status"] == "succeeded", job
     result = job["result"]
     assert (result["provider"], result["model"], result["language"]) == (
@@ -112,7 +111,6 @@ def test_silence_fails_the_job_and_costs_nothing(
     llm.transcript_text = "   "
     recording = stored(account, wav_bytes(), "silence.wav")
     started = transcribe(account, recording["id"]).json()
-    run_ai_jobs(llm_settings, database)
-    job = job_of(account, started["job_id"])
+    job = finished_job(llm_settings, database, account, started["job_id"])
     assert (job["status"], job["error"]["code"]) == ("failed", "TRANSCRIPT_EMPTY")
     assert credits_of(account)["used"] == 0

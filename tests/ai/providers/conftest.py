@@ -4,17 +4,36 @@ so, and backoff waits are recorded instead of slept."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Coroutine
+from collections.abc import Callable, Coroutine, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tests.ai.fakes import ai_overrides
+import pytest
+from prometheus_client import CollectorRegistry, generate_latest
+
+from tests.ai.fakes import FakeAnthropic, FakeGemini, FakeOpenAI, FakeProvider, ai_overrides
 from tests.conftest import make_settings
 from tynebase.ai.providers.registry import build_router
 from tynebase.ai.providers.router import AIRouter
 
 T = TypeVar("T")
+
+# Every wire format the providers speak, for tests that must hold in each.
+FORMATS: dict[str, Callable[[], FakeProvider]] = {
+    "openai": FakeOpenAI,
+    "azure": lambda: FakeOpenAI(azure=True),
+    "anthropic": FakeAnthropic,
+    "gemini": FakeGemini,
+    "vertex": lambda: FakeGemini(vertex=True),
+}
+
+
+@pytest.fixture(params=sorted(FORMATS))
+def fake(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
+    """A fake provider, once per wire format."""
+    with FORMATS[request.param]() as server:
+        yield server
 
 
 class FakeClock:
@@ -59,3 +78,18 @@ def harness(
     values = ai_overrides(*providers, routes=routes, **settings)
     made.router = build_router(make_settings(tmp_path, None, **values), clock=clock, sleep=sleep)
     return made
+
+
+def chat_chain(
+    tmp_path: Path, primary: FakeProvider, secondary: FakeProvider, **settings: Any
+) -> Harness:
+    """A harness whose chat route tries `primary`, then `secondary` (each under its kind)."""
+    routes = {"chat": [primary.kind, secondary.kind]}
+    return harness(tmp_path, primary.config(), secondary.config(), routes=routes, **settings)
+
+
+def metrics_text(h: Harness) -> str:
+    """The router's metrics in the Prometheus text format."""
+    registry = CollectorRegistry()
+    h.router.metrics.register(registry)
+    return generate_latest(registry).decode()

@@ -4,7 +4,6 @@ and what each request looked like on the wire."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -12,7 +11,6 @@ import pytest
 from tests.ai.fakes import (
     DIMENSIONS,
     FakeAnthropic,
-    FakeGemini,
     FakeOpenAI,
     FakeProvider,
     fake_embedding,
@@ -24,25 +22,12 @@ from tynebase.ai.providers.base import Embedder, Reranker, Transcriber
 from tynebase.ai.providers.breaker import BreakerState
 from tynebase.ai.providers.errors import AIError
 
-FORMATS: dict[str, Callable[[], FakeProvider]] = {
-    "openai": FakeOpenAI,
-    "azure": lambda: FakeOpenAI(azure=True),
-    "anthropic": FakeAnthropic,
-    "gemini": FakeGemini,
-    "vertex": lambda: FakeGemini(vertex=True),
-}
 MESSAGES = [
     ChatMessage("system", "Answer from the context."),
     ChatMessage("user", "First question"),
     ChatMessage("assistant", "First answer"),
     ChatMessage("user", "Tell me about shipping policy"),
 ]
-
-
-@pytest.fixture(params=sorted(FORMATS))
-def fake(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
-    with FORMATS[request.param]() as server:
-        yield server
 
 
 def test_complete(tmp_path: Path, fake: FakeProvider) -> None:

@@ -4,7 +4,7 @@ error with the provider named (AI-2)."""
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -14,24 +14,11 @@ from tests.ai.providers.conftest import harness
 from tynebase.ai.chat import ChatMessage, complete_chat, stream_chat
 from tynebase.ai.providers.errors import AIError
 
-FORMATS: dict[str, Callable[[], FakeProvider]] = {
-    "openai": FakeOpenAI,
-    "azure": lambda: FakeOpenAI(azure=True),
-    "anthropic": FakeAnthropic,
-    "gemini": FakeGemini,
-    "vertex": lambda: FakeGemini(vertex=True),
-}
 MESSAGES = [ChatMessage("system", "Be brief."), ChatMessage("user", "What is TyneBase?")]
 # The client's timeout where a test wants one (slow fakes take 30 s); elsewhere a generous one,
 # so that a loaded machine never turns an answer into a timeout.
 TIMEOUT = 1.0
 GENEROUS = 30.0
-
-
-@pytest.fixture(params=sorted(FORMATS))
-def fake(request: pytest.FixtureRequest) -> Iterator[FakeProvider]:
-    with FORMATS[request.param]() as server:
-        yield server
 
 
 def _bad_request(fake: FakeProvider) -> Reply:

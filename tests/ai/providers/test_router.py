@@ -9,10 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from prometheus_client import CollectorRegistry, generate_latest
 
 from tests.ai.fakes import FakeAnthropic, FakeGemini, FakeOpenAI
-from tests.ai.providers.conftest import Harness, harness
+from tests.ai.providers.conftest import Harness, chat_chain, harness, metrics_text
 from tynebase.ai.chat import ChatMessage, complete_chat, llm_configured, stream_chat
 from tynebase.ai.providers.base import AIPreferences, ChatResult, ProviderChoice
 from tynebase.ai.providers.breaker import BreakerState
@@ -32,21 +31,13 @@ def _ask(h: Harness, preference: AIPreferences | None = None) -> Coroutine[Any, 
 
 def test_falls_back_to_the_next_provider(tmp_path: Path) -> None:
     with FakeOpenAI() as primary, FakeAnthropic() as secondary:
-        h = harness(
-            tmp_path,
-            primary.config(),
-            secondary.config(),
-            routes={"chat": ["openai", "anthropic"]},
-            ai_max_retries=0,
-        )
+        h = chat_chain(tmp_path, primary, secondary, ai_max_retries=0)
         primary.enqueue(primary.error(401))
         result = h.run(_ask(h))
         assert result.provider == "anthropic"
         assert result.text.startswith("Fake anthropic answer")
         assert (len(primary.requests), len(secondary.requests)) == (1, 1)
-        registry = CollectorRegistry()
-        h.router.metrics.register(registry)
-        text = generate_latest(registry).decode()
+        text = metrics_text(h)
     assert 'tynebase_ai_fallbacks_total{provider="openai",task="chat"} 1.0' in text
     failed = 'outcome="invalid_credentials",provider="openai",task="chat"'
     assert f"tynebase_ai_requests_total{{{failed}}} 1.0" in text
@@ -57,13 +48,7 @@ def test_falls_back_to_the_next_provider(tmp_path: Path) -> None:
 
 def test_whole_chain_failing_reports_the_first_provider_and_every_attempt(tmp_path: Path) -> None:
     with FakeOpenAI() as primary, FakeGemini() as secondary:
-        h = harness(
-            tmp_path,
-            primary.config(),
-            secondary.config(),
-            routes={"chat": ["openai", "gemini"]},
-            ai_max_retries=0,
-        )
+        h = chat_chain(tmp_path, primary, secondary, ai_max_retries=0)
         primary.enqueue(primary.error(404))
         secondary.enqueue(secondary.error(403))
         with pytest.raises(AIError) as caught:
@@ -90,13 +75,7 @@ def test_local_in_the_chain_gives_an_extractive_answer(tmp_path: Path) -> None:
 
 def test_stream_falls_back_before_its_first_chunk(tmp_path: Path) -> None:
     with FakeGemini() as primary, FakeAnthropic() as secondary:
-        h = harness(
-            tmp_path,
-            primary.config(),
-            secondary.config(),
-            routes={"chat": ["gemini", "anthropic"]},
-            ai_max_retries=0,
-        )
+        h = chat_chain(tmp_path, primary, secondary, ai_max_retries=0)
         primary.enqueue(primary.error(503))
         stream = stream_chat(h.router, tenant_preference=None, messages=MESSAGES)
         text = h.run(stream.text())
@@ -107,12 +86,7 @@ def test_stream_falls_back_before_its_first_chunk(tmp_path: Path) -> None:
 
 def test_a_stream_is_not_switched_after_text_was_sent(tmp_path: Path) -> None:
     with FakeOpenAI() as primary, FakeAnthropic() as secondary:
-        h = harness(
-            tmp_path,
-            primary.config(),
-            secondary.config(),
-            routes={"chat": ["openai", "anthropic"]},
-        )
+        h = chat_chain(tmp_path, primary, secondary)
         primary.enqueue(primary.stream("half an answer", truncate=True))
         with pytest.raises(AIError) as caught:
             h.run(stream_chat(h.router, tenant_preference=None, messages=MESSAGES).text())
@@ -176,13 +150,7 @@ def test_retry_after_within_the_cap_is_waited_exactly(tmp_path: Path) -> None:
 
 def test_retry_after_beyond_the_cap_moves_on(tmp_path: Path) -> None:
     with FakeOpenAI() as primary, FakeAnthropic() as secondary:
-        h = harness(
-            tmp_path,
-            primary.config(),
-            secondary.config(),
-            routes={"chat": ["openai", "anthropic"]},
-            ai_retry_after_cap_seconds=10,
-        )
+        h = chat_chain(tmp_path, primary, secondary, ai_retry_after_cap_seconds=10)
         primary.enqueue(primary.error(429, retry_after=120))
         result = h.run(_ask(h))
     assert result.provider == "anthropic"
@@ -282,21 +250,12 @@ def test_breaker_opens_after_failures_then_half_opens_after_cooldown(tmp_path: P
 
 def test_open_breaker_falls_back_without_calling(tmp_path: Path) -> None:
     with FakeOpenAI() as primary, FakeAnthropic() as secondary:
-        h = harness(
-            tmp_path,
-            primary.config(),
-            secondary.config(),
-            routes={"chat": ["openai", "anthropic"]},
-            ai_max_retries=0,
-            ai_breaker_failures=1,
-        )
+        h = chat_chain(tmp_path, primary, secondary, ai_max_retries=0, ai_breaker_failures=1)
         primary.enqueue(primary.error(401))
         assert h.run(_ask(h)).provider == "anthropic"
         assert h.run(_ask(h)).provider == "anthropic"
         assert len(primary.requests) == 1
-        registry = CollectorRegistry()
-        h.router.metrics.register(registry)
-        text = generate_latest(registry).decode()
+        text = metrics_text(h)
     assert 'tynebase_ai_circuit_state{provider="openai"} 2.0' in text
     assert 'tynebase_ai_circuit_state{provider="anthropic"} 0.0' in text
     assert 'outcome="circuit_open",provider="openai"' in text

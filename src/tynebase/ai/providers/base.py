@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Literal, Protocol, runtime_checkable
 
 from tynebase.ai.providers.config import AITask
+from tynebase.ai.providers.errors import AINotConfigured
 
 Role = Literal["system", "user", "assistant"]
 
@@ -178,3 +179,30 @@ class Provider(Protocol):
     ) -> Transcript: ...
 
     async def aclose(self) -> None: ...
+
+
+class UnservedTasks:
+    """Embed, rerank and transcribe answered with `AINotConfigured`: a provider implementation
+    inherits these and overrides the calls it does serve."""
+
+    def _unsupported(self, task: AITask) -> AINotConfigured:
+        raise NotImplementedError
+
+    async def embed(self, *, model: str, texts: list[str]) -> list[list[float]]:
+        raise self._unsupported(AITask.embed)
+
+    async def rerank(
+        self, *, model: str, query: str, documents: list[str], top_n: int | None
+    ) -> list[RerankHit]:
+        raise self._unsupported(AITask.rerank)
+
+    async def transcribe(
+        self,
+        *,
+        model: str,
+        audio: bytes,
+        filename: str,
+        content_type: str,
+        language: str | None,
+    ) -> Transcript:
+        raise self._unsupported(AITask.transcribe)

@@ -16,14 +16,7 @@ import re
 from collections.abc import AsyncIterator
 
 from tynebase.ai.providers import extractive
-from tynebase.ai.providers.base import (
-    ChatMessage,
-    ChatResult,
-    RerankHit,
-    StreamEvent,
-    Transcript,
-    Usage,
-)
+from tynebase.ai.providers.base import ChatMessage, ChatResult, StreamEvent, UnservedTasks, Usage
 from tynebase.ai.providers.config import LOCAL_PROVIDER, AITask
 from tynebase.ai.providers.errors import AINotConfigured
 
@@ -78,7 +71,7 @@ def extract(messages: list[ChatMessage], *, max_tokens: int | None = None) -> st
     return text
 
 
-class LocalProvider:
+class LocalProvider(UnservedTasks):
     """Serves chat and generate offline; embeddings come from the retrieval feature's local
     embedder, and there is no offline reranker or transcriber."""
 
@@ -126,30 +119,11 @@ class LocalProvider:
             done=True, usage=Usage(input_tokens=0, output_tokens=0), finish_reason="stop"
         )
 
-    def _none(self, task: AITask) -> AINotConfigured:
+    def _unsupported(self, task: AITask) -> AINotConfigured:
         return AINotConfigured(
             f"No AI provider is configured for {task} (the offline provider cannot do it)",
             provider=self.name,
         )
-
-    async def embed(self, *, model: str, texts: list[str]) -> list[list[float]]:
-        raise self._none(AITask.embed)
-
-    async def rerank(
-        self, *, model: str, query: str, documents: list[str], top_n: int | None
-    ) -> list[RerankHit]:
-        raise self._none(AITask.rerank)
-
-    async def transcribe(
-        self,
-        *,
-        model: str,
-        audio: bytes,
-        filename: str,
-        content_type: str,
-        language: str | None,
-    ) -> Transcript:
-        raise self._none(AITask.transcribe)
 
     async def aclose(self) -> None:
         return None

@@ -5,13 +5,13 @@ from __future__ import annotations
 import time
 from collections.abc import AsyncIterator, Callable, Mapping
 
-from tynebase.ai.providers.base import ChatMessage, ChatResult, RerankHit, StreamEvent, Transcript
+from tynebase.ai.providers.base import ChatMessage, ChatResult, StreamEvent, UnservedTasks
 from tynebase.ai.providers.config import AITask, ProviderConfig
 from tynebase.ai.providers.errors import AINotConfigured
 from tynebase.ai.providers.http import Endpoint, HttpClient, RequestAuth
 
 
-class RemoteProvider:
+class RemoteProvider(UnservedTasks):
     """Base of the HTTP providers; subclasses implement the calls their API offers."""
 
     def __init__(
@@ -86,25 +86,6 @@ class RemoteProvider:
         temperature: float | None,
     ) -> AsyncIterator[StreamEvent]:
         raise self._unsupported(AITask.chat)
-
-    async def embed(self, *, model: str, texts: list[str]) -> list[list[float]]:
-        raise self._unsupported(AITask.embed)
-
-    async def rerank(
-        self, *, model: str, query: str, documents: list[str], top_n: int | None
-    ) -> list[RerankHit]:
-        raise self._unsupported(AITask.rerank)
-
-    async def transcribe(
-        self,
-        *,
-        model: str,
-        audio: bytes,
-        filename: str,
-        content_type: str,
-        language: str | None,
-    ) -> Transcript:
-        raise self._unsupported(AITask.transcribe)
 
     async def aclose(self) -> None:
         await self.http.aclose()
