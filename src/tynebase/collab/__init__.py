@@ -6,5 +6,7 @@
   and revocation (COL-5)
 - `store`, `projection`: the durable update log, snapshots, fan-out between processes (COL-4,
   COL-6) and the debounced Markdown projection through the documents service
+- `external`, `textdiff`: body edits made through the REST API enter the Yjs state as one
+  three-way-merged update (so projections never undo them)
 - `api`, `app`: the ticket endpoint, the WebSocket route, and the standalone `tynebase collab` app
 """

@@ -10,11 +10,12 @@ from __future__ import annotations
 import logging
 import time
 from dataclasses import dataclass
-from uuid import UUID
 
+from pycrdt import get_update
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth.principal import Principal
+from tynebase.collab import protocol, store
 from tynebase.collab.codes import CloseCode
 from tynebase.collab.room import Room
 from tynebase.db.engine import Database
@@ -40,35 +41,51 @@ class Projected:
     version: int | None  # None: the body already had this text, nothing was written
 
 
-async def do_project(
-    conn: AsyncConnection, *, principal: Principal, document_id: UUID, markdown: str
-) -> Projected:
-    """Write `markdown` as the document's body (or pending draft) plus a `collab_save` version.
+async def do_project(conn: AsyncConnection, *, principal: Principal, room: Room) -> Projected:
+    """Write the room's text as the document's body (or pending draft) plus a `collab_save`
+    version.
 
     Several processes may project the same document: the row lock serialises them and an
-    unchanged body writes nothing, so they do not pile up identical versions.
+    unchanged body writes nothing, so they do not pile up identical versions. If someone else
+    wrote the body since this room last saw it (a REST edit, relayed into the Yjs state by
+    `external`, or another process's projection), the room first takes in the stored state under
+    that lock, so its text cannot be older than the body it replaces.
     """
     document = await documents_service.access_document(
-        conn, principal=principal, document_id=document_id, for_update=True
+        conn, principal=principal, document_id=room.document_id, for_update=True
     )
+    if editing_body(document) != room.base:
+        await _catch_up(conn, room)
+    markdown = room.markdown()
+    room.base = markdown  # a failed write only costs the next projection a catch-up
     if editing_body(document) == markdown:
         return Projected(version=None)
     updated = await documents_service.do_update(
-        conn, principal=principal, document_id=document_id, body=markdown
+        conn, principal=principal, document_id=room.document_id, body=markdown
     )
     number = updated.current_version + 1
     await documents_repo.insert_version(
         conn,
         tenant_id=updated.tenant_id,
-        document_id=document_id,
+        document_id=room.document_id,
         number=number,
         title=editing_title(updated),
         body=markdown,
         reason="collab_save",
         created_by=principal.user_id,
     )
-    await documents_repo.update(conn, document_id, touch=False, current_version=number)
+    await documents_repo.update(conn, room.document_id, touch=False, current_version=number)
     return Projected(version=number)
+
+
+async def _catch_up(conn: AsyncConnection, room: Room) -> None:
+    """Apply (and relay to the room's sockets) what the store holds and the room lacks."""
+    state = await store.read_state(conn, room.document_id)
+    if state is None:
+        return
+    missing = get_update(state, room.doc.get_state())
+    if missing != protocol.EMPTY_UPDATE:
+        room.apply_remote([missing])
 
 
 async def project_room(db: Database, room: Room) -> str | None:
@@ -80,15 +97,9 @@ async def project_room(db: Database, room: Room) -> str | None:
         if room.dirty_since is None or writer is None:
             return None
         room.dirty_since = None
-        markdown = room.markdown()
         try:
             async with db.unit_of_work(room.tenant_id) as conn:
-                result = await do_project(
-                    conn,
-                    principal=writer.principal,
-                    document_id=room.document_id,
-                    markdown=markdown,
-                )
+                result = await do_project(conn, principal=writer.principal, room=room)
         except NotFound:
             for connection in list(room.connections):
                 connection.close(CloseCode.DOCUMENT_NOT_FOUND)

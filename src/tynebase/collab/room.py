@@ -135,6 +135,9 @@ class Room:
         self.dirty_since: float | None = None
         self.last_change = 0.0
         self.last_writer: Grant | None = None
+        # The editing body as this room last saw it stored (loaded or projected): a different
+        # body at projection time means someone else wrote it (see projection.do_project).
+        self.base: str | None = None
         self.log_rows = 0  # update rows stored since the last compaction (approximate)
         self.busy = asyncio.Lock()  # one projection/compaction at a time
 

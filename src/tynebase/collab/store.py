@@ -26,6 +26,7 @@ from uuid import UUID
 import orjson
 import sqlalchemy as sa
 from pycrdt import Doc, Text, merge_updates
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth.principal import Principal
 from tynebase.collab import repo
@@ -76,14 +77,34 @@ class Announcement:
         )
 
 
-def _announcement(origin: str, room: Room, updates: list[bytes], ids: list[int]) -> str:
-    body = {"o": origin, "t": str(room.tenant_id), "d": str(room.document_id)}
+def announcement_payload(
+    origin: str, tenant_id: UUID, document_id: UUID, updates: list[bytes], ids: list[int]
+) -> str:
+    body = {"o": origin, "t": str(tenant_id), "d": str(document_id)}
     inline = [base64.b64encode(u).decode() for u in updates]
     if sum(len(u) for u in inline) + 200 <= INLINE_PAYLOAD_BYTES:
         body["u"] = inline  # type: ignore[assignment]
     else:
         body["i"] = ids  # type: ignore[assignment]
     return orjson.dumps(body).decode()
+
+
+async def announce(conn: AsyncConnection, payload: str) -> None:
+    """Tell every process (delivered when the caller's transaction commits)."""
+    await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
+
+
+async def read_state(conn: AsyncConnection, document_id: UUID) -> bytes | None:
+    """The stored Yjs state (snapshot + log, merged), locked against compaction until the
+    caller's transaction ends; None if the document was never opened for collaboration."""
+    state = await repo.lock_state(conn, document_id)
+    if state is None:
+        return None
+    rows = await repo.update_rows(conn, document_id)
+    if not rows:
+        return bytes(state.snapshot)
+    updates = [bytes(state.snapshot), *(bytes(row.update) for row in rows)]
+    return await asyncio.to_thread(merge_updates, *updates)
 
 
 class Store:
@@ -196,8 +217,10 @@ class Store:
                 ids = await repo.append_updates(
                     conn, tenant_id=tenant_id, document_id=room.document_id, updates=updates
                 )
-                payload = _announcement(self.origin, room, updates, ids)
-                await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
+                await announce(
+                    conn,
+                    announcement_payload(self.origin, tenant_id, room.document_id, updates, ids),
+                )
                 stored.append((room, len(ids)))
         return stored
 
@@ -247,6 +270,7 @@ class Store:
         merged = await asyncio.to_thread(merge_updates, *updates) if rows else snapshot
         room.doc.apply_update(merged)
         room.log_rows = len(rows)
+        room.base = room.markdown()
 
     async def fetch(self, tenant_id: UUID, ids: list[int]) -> list[bytes]:
         async with self.db.unit_of_work(tenant_id) as conn:
