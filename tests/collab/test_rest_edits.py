@@ -21,6 +21,7 @@ from tests.collab.conftest import (
 )
 from tests.collab.yclient import YClient
 from tests.conftest import Account, TestDatabase
+from tests.web.conftest import Browser
 from tynebase.db.engine import libpq_url
 
 
@@ -170,3 +171,33 @@ def test_rest_edits_reach_clients_on_two_processes_once(
     asyncio.run(scenario())
     wait_for(lambda: _body(admin, document_id) == final, what="the projection")
     assert stored_text(owner, tenant, document_id) == final
+
+
+def test_page_edits_reach_clients_too(
+    collab: CollabProcess, admin: Account, database: TestDatabase
+) -> None:
+    """The web pages' body writes (plain-text edit, version restore) go the same way."""
+    document_id = new_document(admin, body="first\n")
+    browser = Browser(admin.client).login(admin)
+    page = f"/w/{admin.subdomain}/d/{document_id}"
+
+    async def scenario() -> None:
+        client = YClient(collab.ws, document_id, ticket_source(admin, document_id))
+        await client.connect()
+        edited = await asyncio.to_thread(
+            browser.post_form,
+            f"{page}/edit-text",
+            {"title": "Edited on the page", "body": "first\nsecond\n"},
+            page=f"{page}/edit-text",
+        )
+        assert edited.status_code == 303, edited.text
+        await async_wait_for(lambda: client.value() == "first\nsecond\n", what="the page edit")
+        restored = await asyncio.to_thread(
+            browser.post_form, f"{page}/versions/1/restore", {}, page=f"{page}/versions"
+        )
+        assert restored.status_code == 303, restored.text
+        await async_wait_for(lambda: client.value() == "first\n", what="the restore")
+        await client.close()
+
+    asyncio.run(scenario())
+    wait_for(lambda: _body(admin, document_id) == "first\n", what="the projection")
