@@ -421,7 +421,8 @@ def _desc(stamp: str) -> tuple[int, ...]:
 def test_list_uses_the_updated_at_index(admin: Account, app_sql: psycopg.Connection[Any]) -> None:
     """The list query is an ordered range scan of ix_documents_tenant_id_updated_at (no sort),
     for the broadest caller (admin) and the narrowest (a viewer's readable clause), first page
-    and later ones. Planner costs differ on a tiny table, so sequential scans are ruled out."""
+    and later ones. Planner costs differ on a tiny table, so sequential scans and sorts are
+    ruled out."""
     document = make_document(admin)
     dialect = pg_psycopg.dialect()
     for role in ("admin", "viewer"):
@@ -439,6 +440,10 @@ def test_list_uses_the_updated_at_index(admin: Account, app_sql: psycopg.Connect
             with app_sql.transaction():
                 app_sql.execute("SELECT set_config('app.tenant_id', %s, true)", (admin.tenant_id,))
                 app_sql.execute("SET LOCAL enable_seqscan = off")
+                # A tiny table makes "another index, then sort" as cheap as the ordered range
+                # scan, and which one wins depends on the other tests' rows: what must hold is
+                # that this query shape has the ordered scan.
+                app_sql.execute("SET LOCAL enable_sort = off")
                 cursor = ClientCursor(app_sql)
                 plan = "\n".join(row[0] for row in cursor.execute(f"EXPLAIN {query}", query.params))
             assert "ix_documents_tenant_id_updated_at" in plan, plan
