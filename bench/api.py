@@ -11,7 +11,9 @@ What one run measures (see docs/PERFORMANCE.md, section "API (issue: platform fo
      me        GET /api/auth/me              (access token + X-Tenant-Subdomain)
      user_read GET /api/users/{own user id}  (single-row tenant-scoped read)
    and of the floor (bench/floor.py: raw ASGI + psycopg pool, one SELECT) in the same run,
-   interleaved, so the ratio app/floor is measured under the same machine load.
+   interleaved, so the ratio app/floor is measured under the same machine load; and of the
+   framework's floor (the same SELECT behind a minimal FastAPI app, `floor.py --shape fastapi`),
+   which shows how much of the floor's throughput FastAPI itself leaves to any app.
 
 Everything it starts (servers, embedded postgres, wrk) is stopped, and its temp dir removed, even
 on failure or Ctrl-C. Needs `wrk` on PATH (Debian: apt-get install -y wrk).
@@ -454,12 +456,14 @@ class Bench:
         self.login(app.port, account)  # also records a live session id for --decompose
         self._dsn = self.app_dsn(data_dir)
         floor = self.start_floor(account, shape="one")
+        framework = self.start_floor(account, shape="fastapi")
         pg = postmaster_of(data_dir)
         assert pg is not None
         headers = {"X-Tenant-Subdomain": account["subdomain"]}
         user_path = f"/api/users/{account['user_id']}"
         targets: dict[str, tuple[Server, str]] = {
             "floor": (floor, user_path),
+            "floor_fastapi": (framework, user_path),
             "me": (app, "/api/auth/me"),
             "user_read": (app, user_path),
         }
@@ -498,6 +502,7 @@ class Bench:
             self.stop(server)
         app_stop = self.stop(app)
         floor_summary = self.summarize(runs["floor"])
+        framework_summary = self.summarize(runs["floor_fastapi"])
         out: dict[str, Any] = {
             "config": {
                 "connections": self.args.connections,
@@ -542,6 +547,10 @@ class Bench:
                     ratio >= goals["ratio_min"] and app_summary["p95_ms"] <= goals["app_p95_ms_max"]
                 ),
                 "response_bytes": samples[name]["bytes"],
+                # The same SELECT behind a minimal FastAPI app: what the framework allows.
+                "framework_floor": framework_summary,
+                "framework_floor_ratio": round(framework_summary["rps"] / floor_summary["rps"], 3),
+                "app_vs_framework_floor": round(app_summary["rps"] / framework_summary["rps"], 3),
             }
             if self.args.decompose:
                 out[name]["decomposition"] = self.decompose(
@@ -665,7 +674,8 @@ class Bench:
         ]
         started = time.perf_counter()
         env = self._env({"BENCH_FLOOR_DSN": self._dsn})
-        server = self._spawn("floor" if shape == "one" else "floor_sql", argv, env, port)
+        name = {"one": "floor", "app": "floor_sql", "fastapi": "floor_fastapi"}[shape]
+        server = self._spawn(name, argv, env, port)
         self._wait_ready(server, "/", started)
         return server
 

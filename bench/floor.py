@@ -10,6 +10,11 @@ exactly one database round trip: the cheapest correct tenant-scoped read.
 Run by bench/api.py:
     BENCH_FLOOR_DSN=... python bench/floor.py --port P --tenant-id T --user-id U --pool-size N
 and, for `bench/api.py --decompose`, with `--shape app --session-id S` (see TENANT_SQL).
+
+`--shape fastapi` is the framework's own floor: the same pool and the same ONE SELECT behind a
+minimal FastAPI app (one route with a typed path parameter, one yield dependency, a pydantic
+response model; no middleware, no auth). What FastAPI itself costs per request on this machine,
+measured in the same run, so the app's ratio can be read against what the framework allows.
 """
 
 from __future__ import annotations
@@ -18,11 +23,16 @@ import argparse
 import asyncio
 import os
 import uuid
-from typing import Any
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from datetime import datetime
+from typing import Annotated, Any
 
 import orjson
 import psycopg
 import uvicorn
+from fastapi import Depends, FastAPI, HTTPException, Request
+from pydantic import BaseModel
 
 MEMBER_SQL = (
     "SELECT u.id AS user_id, u.email, u.name, m.role, m.status, m.created_at AS joined_at "
@@ -100,6 +110,45 @@ class Pool:
             return row
         finally:
             self._idle.put_nowait(conn)
+
+
+async def pool_of(request: Request) -> AsyncIterator[Pool]:
+    # Module level: `from __future__ import annotations` makes FastAPI resolve the route's
+    # annotations from this module's globals. A generator, as the app's dependencies are.
+    yield request.app.state.pool
+
+
+class MemberOut(BaseModel):
+    user_id: uuid.UUID
+    email: str
+    name: str
+    role: str
+    status: str
+    joined_at: datetime
+
+
+def make_fastapi_app(pool: Pool) -> FastAPI:
+    """The least a FastAPI app does for the same read (the shape of `GET /api/users/{id}`)."""
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await pool.open()
+        try:
+            yield
+        finally:
+            await pool.close()
+
+    app = FastAPI(lifespan=lifespan)
+    app.state.pool = pool
+
+    @app.get("/api/users/{user_id}")
+    async def member(user_id: uuid.UUID, db: Annotated[Pool, Depends(pool_of)]) -> MemberOut:
+        row = await db.fetch_member(user_id)
+        if row is None:
+            raise HTTPException(404)
+        return MemberOut(**dict(zip(COLUMNS, row, strict=True)))
+
+    return app
 
 
 def make_app(
@@ -189,9 +238,10 @@ def main() -> None:
     parser.add_argument("--pool-size", type=int, default=10)
     parser.add_argument(
         "--shape",
-        choices=("one", "app"),
+        choices=("one", "app", "fastapi"),
         default="one",
-        help="one: the floor (1 SELECT); app: the app's statements, raw",
+        help="one: the floor (1 SELECT); app: the app's statements, raw; fastapi: the floor's "
+        "SELECT behind a minimal FastAPI app",
     )
     parser.add_argument("--session-id", help="a live session of the user (--shape app)")
     args = parser.parse_args()
@@ -199,6 +249,9 @@ def main() -> None:
         parser.error("--dsn or BENCH_FLOOR_DSN is required")
     shaped = args.shape == "app"
     pool = Pool(args.dsn, args.pool_size, None if shaped else str(uuid.UUID(args.tenant_id)))
+    if args.shape == "fastapi":
+        serve(make_fastapi_app(pool), args.port)
+        return
     app = make_app(
         pool, uuid.UUID(args.user_id), args.shape, uuid.UUID(args.session_id) if shaped else None
     )
