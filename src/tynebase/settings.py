@@ -31,6 +31,10 @@ from tynebase.ai.providers.config import AITask, ProviderConfig, check_routes
 MIN_SECRET_LENGTH = 32
 MIB = 1024 * 1024
 GIB = 1024 * MIB
+# OWASP's cheapest argon2id options (m=47104 t=1 ... m=7168 t=5) all cost >= 7 MiB and
+# >= 35,840 KiB x passes.
+ARGON2_MIN_MEMORY_KIB = 7 * 1024
+ARGON2_MIN_COST = 35_840
 # Values that show up in copy-pasted examples; production refuses them.
 KNOWN_DEFAULT_SECRETS = frozenset({"changeme", "change-me", "secret", "dev", "development"})
 
@@ -74,6 +78,13 @@ class Settings(BaseSettings):
     invite_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     signing_key_refresh_seconds: float = Field(default=30.0, gt=0)
     auto_confirm_first_admin: bool | None = None
+
+    # Password hashing, argon2id. The default is RFC 9106's second recommended option (64 MiB,
+    # 3 passes, 4 lanes); outside the test environment nothing cheaper than OWASP's minimum is
+    # accepted. Existing hashes keep verifying after a change (each carries its own cost).
+    argon2_memory_kib: int = Field(default=64 * 1024, ge=8, le=4 * 1024 * 1024)
+    argon2_time_cost: int = Field(default=3, ge=1, le=50)
+    argon2_parallelism: int = Field(default=4, ge=1, le=64)
 
     lockout_threshold: int = Field(default=5, ge=1)
     lockout_window_seconds: int = Field(default=15 * 60, ge=1)
@@ -222,6 +233,21 @@ class Settings(BaseSettings):
             raise ValueError(
                 "TYNEBASE_WORKER_STALLED_SECONDS must be at least twice "
                 "TYNEBASE_WORKER_HEARTBEAT_SECONDS"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _argon2_strong_enough(self) -> Settings:
+        if self.argon2_memory_kib < 8 * self.argon2_parallelism:
+            raise ValueError("TYNEBASE_ARGON2_MEMORY_KIB must be at least 8 per lane")
+        cost = self.argon2_memory_kib * self.argon2_time_cost
+        if self.environment is not Environment.test and (
+            self.argon2_memory_kib < ARGON2_MIN_MEMORY_KIB or cost < ARGON2_MIN_COST
+        ):
+            raise ValueError(
+                "TYNEBASE_ARGON2_MEMORY_KIB x TYNEBASE_ARGON2_TIME_COST is below OWASP's "
+                f"minimum ({ARGON2_MIN_MEMORY_KIB} KiB and {ARGON2_MIN_COST} KiB x passes); "
+                "cheaper hashing is for TYNEBASE_ENVIRONMENT=test only"
             )
         return self
 

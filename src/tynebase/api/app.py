@@ -19,6 +19,7 @@ from tynebase.api.ratelimit import RateLimiter
 from tynebase.api.state import AppState
 from tynebase.audit import api as audit_api
 from tynebase.auth import api as auth_api
+from tynebase.auth.passwords import configure_hashing
 from tynebase.auth.signing import KeyRing
 from tynebase.collab import api as collab_api
 from tynebase.collab.app import in_process_collab
@@ -52,6 +53,7 @@ from tynebase.workers.worker import in_process_worker
 
 
 def create_app(settings: Settings, urls: DatabaseUrls) -> FastAPI:
+    configure_hashing(settings)
     metrics = Metrics()
     get_ai_router(settings).metrics.register(metrics.registry)
     limiter = RateLimiter(settings)

@@ -5,6 +5,7 @@ Hashing is deliberately slow, so callers run it in a worker thread, never on the
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import lru_cache
 
 from anyio import to_thread
@@ -12,15 +13,41 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 from tynebase.errors import ValidationFailed
+from tynebase.settings import Settings
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 256
 MIN_STRENGTH_SCORE = 3  # zxcvbn 0..4; below 3 are common, breached or trivially patterned
 
 
+@dataclass(frozen=True)
+class HashCost:
+    memory_kib: int = 64 * 1024  # RFC 9106's second recommended option (the settings' default)
+    time_cost: int = 3
+    parallelism: int = 4
+
+
+_cost = HashCost()
+
+
+def configure_hashing(settings: Settings) -> None:
+    """Hash new passwords at the settings' cost in this process (called once at start).
+    Verification reads the cost from each stored hash, so a change never locks anyone out."""
+    global _cost
+    cost = HashCost(
+        settings.argon2_memory_kib, settings.argon2_time_cost, settings.argon2_parallelism
+    )
+    if cost != _cost:
+        _cost = cost
+        _hasher.cache_clear()
+        _dummy_hash.cache_clear()
+
+
 @lru_cache(maxsize=1)
 def _hasher() -> PasswordHasher:
-    return PasswordHasher()  # argon2id, RFC 9106 low-memory profile parameters
+    return PasswordHasher(
+        time_cost=_cost.time_cost, memory_cost=_cost.memory_kib, parallelism=_cost.parallelism
+    )
 
 
 def check_password_strength(password: str, *, email: str = "", name: str = "") -> None:
