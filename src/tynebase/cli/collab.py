@@ -7,8 +7,6 @@ import gc
 import typer
 
 from tynebase.cli.common import console, load_settings, opened
-from tynebase.collab.app import create_collab_app
-from tynebase.collab.server import serve_app
 
 
 def collab(
@@ -16,6 +14,10 @@ def collab(
     port: int | None = typer.Option(None, help="Port (TYNEBASE_COLLAB_PORT)"),
 ) -> None:
     """Run a collaboration (Yjs WebSocket) server; the schema must be at head."""
+    # Here, not at the top: every other command starts faster without the web stack.
+    from tynebase.collab.app import create_collab_app
+    from tynebase.collab.server import serve_app
+
     settings = load_settings(quiet=False)
     with opened(settings, upgrade=False) as database:
         app = create_collab_app(settings, database.urls)

@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from contextlib import asynccontextmanager, contextmanager
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import typer
-from pydantic import ValidationError
 from rich.console import Console
 
-from tynebase.db.engine import Database
-from tynebase.db.setup import OpenedDatabase, open_database
-from tynebase.logging import configure_logging
-from tynebase.settings import Settings
+# `tynebase --help` and every command load every command module: those import what only their
+# commands need inside the commands, not at the top (docs/PERFORMANCE.md, "CLI start-up").
+if TYPE_CHECKING:
+    from tynebase.db.engine import Database
+    from tynebase.db.setup import OpenedDatabase
+    from tynebase.settings import Settings
 
 T = TypeVar("T")
 console = Console()
@@ -23,6 +23,12 @@ err_console = Console(stderr=True)
 
 def load_settings(*, quiet: bool = True) -> Settings:
     """Settings from the environment; invalid ones end the command with a readable message."""
+    from pydantic import ValidationError
+
+    from tynebase.auth.passwords import configure_hashing
+    from tynebase.logging import configure_logging
+    from tynebase.settings import Settings
+
     try:
         settings = Settings()
     except ValidationError as exc:
@@ -34,11 +40,14 @@ def load_settings(*, quiet: bool = True) -> Settings:
         raise typer.Exit(2) from None
     # Commands print for people; only servers log at the configured level.
     configure_logging("WARNING" if quiet else settings.log_level)
+    configure_hashing(settings)
     return settings
 
 
 @contextmanager
 def opened(settings: Settings, *, upgrade: bool = False) -> Iterator[OpenedDatabase]:
+    from tynebase.db.setup import open_database
+
     database = open_database(settings, upgrade=upgrade)
     try:
         yield database
@@ -48,6 +57,8 @@ def opened(settings: Settings, *, upgrade: bool = False) -> Iterator[OpenedDatab
 
 @asynccontextmanager
 async def app_database(settings: Settings, opened_db: OpenedDatabase) -> AsyncIterator[Database]:
+    from tynebase.db.engine import Database
+
     db = Database(opened_db.urls, settings)
     try:
         yield db
@@ -56,6 +67,8 @@ async def app_database(settings: Settings, opened_db: OpenedDatabase) -> AsyncIt
 
 
 def run(factory: Callable[[], Awaitable[T]]) -> T:
+    import asyncio  # not at the top: `--help` needs no event loop
+
     async def main() -> T:
         return await factory()
 

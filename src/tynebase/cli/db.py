@@ -5,8 +5,6 @@ from __future__ import annotations
 import typer
 
 from tynebase.cli.common import console, err_console, load_settings, opened
-from tynebase.db import migrate
-from tynebase.db.setup import prepare_schema
 
 app = typer.Typer(help="Database schema migrations (run as the owner role).", no_args_is_help=True)
 
@@ -14,6 +12,10 @@ app = typer.Typer(help="Database schema migrations (run as the owner role).", no
 @app.command()
 def upgrade() -> None:
     """Create the app role if needed and migrate to the newest schema."""
+    # Alembic is imported by the commands that use it, not by every command (tynebase.cli.common).
+    from tynebase.db import migrate
+    from tynebase.db.setup import prepare_schema
+
     settings = load_settings()
     with opened(settings) as database:
         prepare_schema(settings, database.urls)
@@ -27,6 +29,8 @@ def downgrade(
     dry_run: bool = typer.Option(False, "--dry-run", help="Only say what would be undone"),
 ) -> None:
     """Undo migrations down to REVISION (data in dropped tables is lost)."""
+    from tynebase.db import migrate
+
     settings = load_settings()
     with opened(settings) as database:
         state = migrate.status(database.urls.owner)
@@ -42,6 +46,8 @@ def downgrade(
 @app.command()
 def status() -> None:
     """Show the schema revision and whether it is the one this code needs."""
+    from tynebase.db import migrate
+
     settings = load_settings()
     with opened(settings) as database:
         state = migrate.status(database.urls.owner)
@@ -55,6 +61,8 @@ def status() -> None:
 @app.command()
 def check() -> None:
     """Verify the live schema: no pending migrations, no drift from the models, RLS everywhere."""
+    from tynebase.db import migrate
+
     settings = load_settings()
     with opened(settings) as database:
         problems = migrate.check(database.urls.owner)

@@ -6,12 +6,8 @@ import json
 from typing import Annotated
 
 import typer
-from rich.table import Table
 
 from tynebase.cli.common import console, load_settings, opened, run
-from tynebase.ops.doctor import DoctorContext, Finding, Severity, diagnose, worst
-
-_STYLE = {Severity.PASS: "green", Severity.WARN: "yellow", Severity.FAIL: "bold red"}
 
 
 def doctor(
@@ -34,6 +30,12 @@ def doctor(
 ) -> None:
     """Diagnose the API, database, authentication, uploads and error rate; each finding names
     the runbook section to follow."""
+    # Here, not at the top: every other command starts faster (tynebase.cli.common).
+    from rich.table import Table
+
+    from tynebase.ops.doctor import DoctorContext, Finding, Severity, diagnose, worst
+
+    style = {Severity.PASS: "green", Severity.WARN: "yellow", Severity.FAIL: "bold red"}
     settings = load_settings()
     api_url = url or f"http://{settings.host}:{settings.port}"
 
@@ -61,10 +63,10 @@ def doctor(
     for finding in findings:
         table.add_row(
             finding.check,
-            f"[{_STYLE[finding.severity]}]{finding.severity.label}[/]",
+            f"[{style[finding.severity]}]{finding.severity.label}[/]",
             finding.summary + (f"\n[dim]{finding.action}[/]" if finding.action else ""),
             f"#{finding.runbook}",
         )
     console.print(table)
-    console.print(f"overall: [{_STYLE[status]}]{status.label}[/]")
+    console.print(f"overall: [{style[status]}]{status.label}[/]")
     raise typer.Exit(int(status))

@@ -8,13 +8,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import typer
-from rich.table import Table
 
 from tynebase.cli.common import app_database, console, err_console, load_settings, opened, run
-from tynebase.db.engine import set_tenant
-from tynebase.files.check import check_tenant, do_remove_orphans
-from tynebase.files.storage import open_blob_store
-from tynebase.tenants import repo as tenants_repo
 
 app = typer.Typer(help="Stored files: check the blob store.", no_args_is_help=True)
 
@@ -29,6 +24,14 @@ def check(
     as_json: bool = typer.Option(False, "--json", help="Machine-readable output"),
 ) -> None:
     """Find files whose blob is missing (exit 1) and blobs no file points to (orphans)."""
+    # Here, not at the top: every other command starts faster (tynebase.cli.common).
+    from rich.table import Table
+
+    from tynebase.db.engine import set_tenant
+    from tynebase.files.check import check_tenant, do_remove_orphans
+    from tynebase.files.storage import open_blob_store
+    from tynebase.tenants import repo as tenants_repo
+
     settings = load_settings()
     store = open_blob_store(settings)
 

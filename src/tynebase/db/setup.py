@@ -8,7 +8,6 @@ from dataclasses import dataclass
 import psycopg
 from sqlalchemy.engine import make_url
 
-from tynebase.db import migrate
 from tynebase.db.embedded import EmbeddedPostgres
 from tynebase.db.engine import DatabaseUrls, libpq_url
 from tynebase.db.roles import ensure_app_role
@@ -44,6 +43,9 @@ def open_database(settings: Settings, *, upgrade: bool) -> OpenedDatabase:
 
 
 def prepare_schema(settings: Settings, urls: DatabaseUrls) -> None:
+    # Alembic only here: every other database command opens the database without migrating.
+    from tynebase.db import migrate
+
     if settings.app_database_url is None:  # we own the app role's password: keep it in step
         password = make_url(urls.app).password
         assert password is not None
