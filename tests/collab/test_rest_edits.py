@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator
 from typing import Any
+from uuid import UUID
 
 import psycopg
 import pytest
@@ -22,7 +23,11 @@ from tests.collab.conftest import (
 from tests.collab.yclient import YClient
 from tests.conftest import Account, TestDatabase
 from tests.web.conftest import Browser
-from tynebase.db.engine import libpq_url
+from tynebase.auth.principal import Principal
+from tynebase.collab import external
+from tynebase.db.engine import Database, libpq_url
+from tynebase.documents import service as documents_service
+from tynebase.settings import Settings
 
 
 @pytest.fixture(scope="module")
@@ -201,3 +206,40 @@ def test_page_edits_reach_clients_too(
 
     asyncio.run(scenario())
     wait_for(lambda: _body(admin, document_id) == "first\n", what="the projection")
+
+
+def test_any_write_through_the_documents_service_reaches_the_rooms(
+    collab: CollabProcess, admin: Account, database: TestDatabase, settings: Settings
+) -> None:
+    """The relay hangs off the documents service, not off each entry point: a write made by
+    code that knows nothing of collaboration (here a bare unit of work, as a future CLI command
+    or job would make) still reaches open rooms; the projection's own write does not loop."""
+    document_id = new_document(admin, body="start\n")
+    principal = Principal(
+        user_id=UUID(admin.user_id), email=admin.email, name="A", role="admin", is_superadmin=False
+    )
+    external.listen_for_edits()  # what every process that writes documents does at start
+
+    async def write(body: str) -> None:
+        db = Database(database.urls, settings)
+        try:
+            async with db.unit_of_work(UUID(admin.tenant_id)) as conn:
+                await documents_service.do_update(
+                    conn, principal=principal, document_id=UUID(document_id), body=body
+                )
+        finally:
+            await db.dispose()
+
+    async def scenario() -> None:
+        client = YClient(collab.ws, document_id, ticket_source(admin, document_id))
+        await client.connect()
+        await write("start\nfrom the service\n")
+        await async_wait_for(
+            lambda: client.value() == "start\nfrom the service\n", what="the service edit"
+        )
+        await client.close()
+
+    asyncio.run(scenario())
+    assert stored_text(database.urls.owner, admin.tenant_id, document_id) == (
+        "start\nfrom the service\n"
+    )

@@ -46,7 +46,7 @@ from tynebase.credits import costs
 from tynebase.credits import service as credits_service
 from tynebase.credits.repo import Charge
 from tynebase.documents import access as document_access
-from tynebase.documents import lineage
+from tynebase.documents import editing, lineage
 from tynebase.documents import repo as documents_repo
 from tynebase.documents import service as documents_service
 from tynebase.documents.repo import Document
@@ -66,11 +66,6 @@ _SYSTEM = (
     '"replace": "<the improved text>"}]}. At most 10 suggestions; each "find" must appear in '
     "the document exactly as written."
 )
-
-
-def working_text(document: Document) -> str:
-    """The text an editor works on: a published document's pending draft, else its body."""
-    return document.draft_body if document.draft_body is not None else document.body
 
 
 @dataclass(frozen=True)
@@ -123,7 +118,7 @@ async def check_enhance(
         user_id=principal.user_id,
         details={"document_id": str(document_id)},
     )
-    return Prepared(document, working_text(document), preferences, reservation)
+    return Prepared(document, document.editing_body, preferences, reservation)
 
 
 def _model_suggestions(
@@ -279,7 +274,7 @@ async def do_apply(
         conn, principal=principal, document_id=document_id, for_update=True
     )
     document_access.check_edit(principal, **document.rights)
-    text = working_text(document)
+    text = document.editing_body
     rows = (
         await conn.execute(
             sa.select(ai_enhancements.c.suggestions)
@@ -324,9 +319,7 @@ async def do_apply(
             conn,
             document_id,
             touch=False,
-            draft_title=document.draft_title
-            if document.draft_title is not None
-            else document.title,
+            draft_title=document.editing_title,
             draft_body=new_text,
             draft_updated_at=sa.func.now(),
         )
@@ -346,6 +339,7 @@ async def do_apply(
         updated = await documents_repo.update(
             conn, document_id, body=new_text, current_version=version
         )
+    await editing.do_announce(conn, before=document, after=updated)
     await lineage.record(
         conn,
         tenant_id=document.tenant_id,

@@ -236,7 +236,7 @@ async def load_sources(
         document = await documents_service.access_document(
             ctx.conn, principal=principal, document_id=UUID(raw)
         )
-        body = document.draft_body if document.draft_body is not None else document.body
+        body = document.editing_body
         sources.append((document.title, body[: max(0, budget)]))
         budget -= len(body)
     return sources

@@ -27,7 +27,6 @@ from tynebase.ai.generation_schemas import (
 )
 from tynebase.api.deps import AuthCtx, RequestContext, authenticated_unit_of_work, bearer
 from tynebase.api.schemas import COMMON_ERRORS, error_responses
-from tynebase.collab import external
 from tynebase.documents import service as documents_service
 from tynebase.documents.schemas import document_out
 
@@ -122,14 +121,12 @@ async def enhance_document(
 async def apply_suggestions(body: ApplyIn, ctx: AuthCtx) -> ApplyOut:
     """Apply suggestions by id: a new version of a draft (reason `ai_generated`), or the
     pending draft of a published document. 409 ENHANCE_STALE if the text changed since."""
-    before = await external.body_before_write(ctx.conn, body.document_id)
     applied = await enhance.do_apply(
         ctx.conn,
         principal=ctx.principal,
         document_id=body.document_id,
         suggestion_ids=body.suggestion_ids,
     )
-    await external.do_relay(ctx.conn, document=applied.document, before=before)
     tags = await documents_service.tags_of(ctx.conn, applied.document.id)
     return ApplyOut.of(applied, document_out(ctx.principal, applied.document, tags))
 

@@ -22,6 +22,7 @@ from tynebase.auth import api as auth_api
 from tynebase.auth.passwords import configure_hashing
 from tynebase.auth.signing import KeyRing
 from tynebase.collab import api as collab_api
+from tynebase.collab import external
 from tynebase.collab.app import in_process_collab
 from tynebase.consents import api as consents_api
 from tynebase.credits import api as credits_api
@@ -54,6 +55,7 @@ from tynebase.workers.worker import in_process_worker
 
 def create_app(settings: Settings, urls: DatabaseUrls) -> FastAPI:
     configure_hashing(settings)
+    external.listen_for_edits()  # document edits made here reach open collaboration rooms
     metrics = Metrics()
     get_ai_router(settings).metrics.register(metrics.registry)
     limiter = RateLimiter(settings)

@@ -1,55 +1,48 @@
-"""Body edits made outside the sockets (REST PATCH, a restored version, a discarded draft) reach
-the live Yjs state, so the rooms' next projection keeps them instead of writing the old text back.
+"""Body edits made outside the sockets (REST PATCH, a restored version, a discarded draft, an
+applied AI suggestion, the web pages) reach the live Yjs state, so the rooms' next projection
+keeps them instead of writing the old text back.
 
-The write's own transaction turns the change into one Yjs update against the stored state
-(snapshot + log, locked against compaction), appends it to the update log and announces it on
-the fan-out channel like any batch: every process with the document open applies it and relays
-it to its clients, and a room opened later loads it. The update is made once, under the
-document's row lock, so several processes never apply the same edit twice. The diff is a
-three-way merge (`textdiff.rebase`): typing that reached the Yjs state but not the body yet is
-kept. The projection that follows writes through the documents service directly, which relays
-nothing, so a projection never comes back as an edit (no loop).
-
-    before = await external.body_before_write(conn, document_id)
-    document = await documents_service.do_update(conn, ..., body=new_body)
-    await external.do_relay(conn, document=document, before=before)
+The documents feature announces every change of a document's editing text inside the writing
+transaction (`documents.editing`); `listen_for_edits` subscribes `do_relay` in each process that
+can write documents (`create_app`). The relay turns the change into one Yjs update against the
+stored state (snapshot + log, locked against compaction), appends it to the update log and
+announces it on the fan-out channel like any batch: every process with the document open applies
+it and relays it to its clients, and a room opened later loads it. The update is made once, under
+the document's row lock (the writer holds it), so several processes never apply the same edit
+twice. The diff is a three-way merge (`textdiff.rebase`): typing that reached the Yjs state but
+not the body yet is kept. The projection writes with `announce=False`, so it never comes back as
+an edit (no loop).
 """
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
-from uuid import UUID
 
 from pycrdt import Doc, Text
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.collab import repo, store, textdiff
-from tynebase.collab.projection import editing_body
 from tynebase.collab.protocol import EMPTY_UPDATE
 from tynebase.collab.room import TEXT_NAME
-from tynebase.documents import repo as documents_repo
+from tynebase.documents import editing
 from tynebase.documents.repo import Document
 
 # The announcement's origin: no collab process has it, so every one applies the update.
 ORIGIN = "rest"
 
 
-async def body_before_write(conn: AsyncConnection, document_id: UUID) -> str | None:
-    """The text collaborators edit, read under the document's row lock before a write (None:
-    no such row; the write itself then answers 404)."""
-    document = await documents_repo.get(conn, document_id, for_update=True)
-    return None if document is None else editing_body(document)
+def listen_for_edits() -> None:
+    """Relay this process's document edits into the collaborative state (at start)."""
+    editing.listen(do_relay)
 
 
-async def do_relay(conn: AsyncConnection, *, document: Document, before: str | None) -> None:
+async def do_relay(conn: AsyncConnection, document: Document, before: str) -> None:
     """Store and announce the change from `before` to the document's text as a Yjs update."""
-    after = editing_body(document)
-    if before is None or before == after:
-        return
     state = await store.read_state(conn, document.id)
     if state is None:
         return  # never opened: the first room seeds itself from the body
+    after = document.editing_body
     update = await asyncio.to_thread(edit_update, state, before, after)
     if update == EMPTY_UPDATE:
         return

@@ -21,19 +21,9 @@ from tynebase.collab.room import Room
 from tynebase.db.engine import Database
 from tynebase.documents import repo as documents_repo
 from tynebase.documents import service as documents_service
-from tynebase.documents.repo import Document
 from tynebase.errors import NotFound, TynebaseError
 
 log = logging.getLogger(__name__)
-
-
-def editing_body(document: Document) -> str:
-    """The text collaborators edit: a published document's pending draft, else its body."""
-    return document.draft_body if document.draft_body is not None else document.body
-
-
-def editing_title(document: Document) -> str:
-    return document.draft_title if document.draft_title is not None else document.title
 
 
 @dataclass(frozen=True)
@@ -54,14 +44,14 @@ async def do_project(conn: AsyncConnection, *, principal: Principal, room: Room)
     document = await documents_service.access_document(
         conn, principal=principal, document_id=room.document_id, for_update=True
     )
-    if editing_body(document) != room.base:
+    if document.editing_body != room.base:
         await _catch_up(conn, room)
     markdown = room.markdown()
     room.base = markdown  # a failed write only costs the next projection a catch-up
-    if editing_body(document) == markdown:
+    if document.editing_body == markdown:
         return Projected(version=None)
     updated = await documents_service.do_update(
-        conn, principal=principal, document_id=room.document_id, body=markdown
+        conn, principal=principal, document_id=room.document_id, body=markdown, announce=False
     )
     number = updated.current_version + 1
     await documents_repo.insert_version(
@@ -69,7 +59,7 @@ async def do_project(conn: AsyncConnection, *, principal: Principal, room: Room)
         tenant_id=updated.tenant_id,
         document_id=room.document_id,
         number=number,
-        title=editing_title(updated),
+        title=updated.editing_title,
         body=markdown,
         reason="collab_save",
         created_by=principal.user_id,

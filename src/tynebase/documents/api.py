@@ -10,7 +10,6 @@ from fastapi import APIRouter, Path, Query, Request, Response
 
 from tynebase.api.deps import AuthCtx, app_state
 from tynebase.api.schemas import COMMON_ERRORS
-from tynebase.collab import external
 from tynebase.db.metadata import AnyRow
 from tynebase.documents import lineage, service, shares, versions, workflow
 from tynebase.documents.cursor import MAX_CURSOR_CHARS
@@ -123,7 +122,6 @@ async def get_document(document_id: UUID, ctx: AuthCtx) -> DocumentOut:
 
 @router.patch("/{document_id}")
 async def update_document(document_id: UUID, body: DocumentUpdateIn, ctx: AuthCtx) -> DocumentOut:
-    before = None if body.body is None else await external.body_before_write(ctx.conn, document_id)
     document = await service.do_update(
         ctx.conn,
         principal=ctx.principal,
@@ -134,7 +132,6 @@ async def update_document(document_id: UUID, body: DocumentUpdateIn, ctx: AuthCt
         category_id=body.category_id if "category_id" in body.model_fields_set else service.KEEP,
         tags=body.tags,
     )
-    await external.do_relay(ctx.conn, document=document, before=before)
     return await _respond(ctx, document)
 
 
@@ -160,11 +157,9 @@ async def publish_document(document_id: UUID, ctx: AuthCtx) -> DocumentOut:
 
 @router.post("/{document_id}/discard-draft")
 async def discard_draft(document_id: UUID, ctx: AuthCtx) -> DocumentOut:
-    before = await external.body_before_write(ctx.conn, document_id)
     document = await workflow.do_discard_draft(
         ctx.conn, principal=ctx.principal, document_id=document_id
     )
-    await external.do_relay(ctx.conn, document=document, before=before)
     return await _respond(ctx, document)
 
 
@@ -214,11 +209,9 @@ async def diff_versions(
 
 @router.post("/{document_id}/versions/{number}/restore")
 async def restore_version(document_id: UUID, number: VersionNumber, ctx: AuthCtx) -> DocumentOut:
-    before = await external.body_before_write(ctx.conn, document_id)
     document = await versions.do_restore(
         ctx.conn, principal=ctx.principal, document_id=document_id, number=number
     )
-    await external.do_relay(ctx.conn, document=document, before=before)
     return await _respond(ctx, document)
 
 

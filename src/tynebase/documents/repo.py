@@ -42,6 +42,15 @@ class Document:
         return self.draft_title is not None or self.draft_body is not None
 
     @property
+    def editing_body(self) -> str:
+        """The text collaborators edit: a published document's pending draft, else its body."""
+        return self.draft_body if self.draft_body is not None else self.body
+
+    @property
+    def editing_title(self) -> str:
+        return self.draft_title if self.draft_title is not None else self.title
+
+    @property
     def rights(self) -> dict[str, Any]:
         """The fields the `access.can_*` rules take."""
         return {"author_id": self.author_id, "status": self.status, "visibility": self.visibility}

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth.principal import Principal
 from tynebase.db.metadata import AnyRow
-from tynebase.documents import access, cursor, lineage, repo
+from tynebase.documents import access, cursor, editing, lineage, repo
 from tynebase.documents.repo import Document, ListFilters
 from tynebase.errors import Forbidden, NotFound, ValidationFailed
 from tynebase.rag import indexing
@@ -179,10 +179,13 @@ async def do_update(
     visibility: str | None = None,
     category_id: UUID | Keep | None = KEEP,
     tags: Sequence[str] | None = None,
+    announce: bool = True,
 ) -> Document:
     """Edit content and metadata. On a published document, title and body go to the pending
     draft (readers keep seeing the published text); visibility, category and tags apply now.
-    Records one `edited` lineage entry per call, and `moved` when the category changes."""
+    Records one `edited` lineage entry per call, and `moved` when the category changes. A new
+    editing text is announced (`editing`) unless the caller is the one that holds the live copy
+    (the collaboration projection passes `announce=False`)."""
     document = await access_document(
         conn, principal=principal, document_id=document_id, for_update=True
     )
@@ -221,6 +224,8 @@ async def do_update(
     # Only a pending draft changed: nothing readers see is new, so the list order stays.
     readers_see_news = not content_to_draft or set(changed) - {"title", "body"} or moved
     updated = await repo.update(conn, document_id, touch=bool(readers_see_news), **values)
+    if announce:
+        await editing.do_announce(conn, before=document, after=updated)
     if values:
         await request_reindex(conn, document=updated, actor_id=principal.user_id)
     common = {"tenant_id": document.tenant_id, "document_id": document_id}

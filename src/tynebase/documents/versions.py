@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth.principal import Principal
 from tynebase.db.metadata import AnyRow
-from tynebase.documents import access, cursor, lineage, repo
+from tynebase.documents import access, cursor, editing, lineage, repo
 from tynebase.documents.models import document_versions
 from tynebase.documents.repo import Document
 from tynebase.documents.service import access_document, request_reindex
@@ -172,6 +172,7 @@ async def do_restore(
     restored = await repo.update(
         conn, document_id, title=version.title, body=version.body, current_version=new_number
     )
+    await editing.do_announce(conn, before=document, after=restored)
     await lineage.record(
         conn,
         tenant_id=document.tenant_id,

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth.principal import Principal
-from tynebase.documents import access, lineage, repo
+from tynebase.documents import access, editing, lineage, repo
 from tynebase.documents.repo import Document
 from tynebase.documents.service import access_document, request_reindex
 from tynebase.errors import Conflict
@@ -60,8 +60,8 @@ async def do_publish(conn: AsyncConnection, *, principal: Principal, document_id
         raise Conflict(
             "This document is published and has no pending changes", code="NOTHING_TO_PUBLISH"
         )
-    title = document.draft_title if document.draft_title is not None else document.title
-    body = document.draft_body if document.draft_body is not None else document.body
+    # The editing text becomes what readers see: collaborators' text does not change.
+    title, body = document.editing_title, document.editing_body
     number = document.current_version + 1
     await repo.insert_version(
         conn,
@@ -110,6 +110,7 @@ async def do_discard_draft(
     if not document.has_pending_draft:
         raise Conflict("This document has no pending draft", code="NO_PENDING_DRAFT")
     discarded = await repo.update(conn, document_id, touch=False, **_NO_DRAFT)
+    await editing.do_announce(conn, before=document, after=discarded)
     await lineage.record(
         conn,
         tenant_id=document.tenant_id,

@@ -11,7 +11,6 @@ from fastapi.responses import Response
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from tynebase.auth.principal import Principal
-from tynebase.collab import external
 from tynebase.documents import access, versions, workflow
 from tynebase.documents import service as documents_service
 from tynebase.documents.repo import Document, ListFilters
@@ -230,12 +229,10 @@ async def edit_text_form(page: PageCtx, document_id: UUID) -> Response:
 async def edit_text(page: PageCtx, document_id: UUID) -> Response:
     conn, me = _p(page)
     data = await form_dict(page.request)
-    before = await external.body_before_write(conn, document_id)
-    document = await documents_service.do_update(
+    await documents_service.do_update(
         conn, principal=me, document_id=document_id, title=data.get("title"),
         body=data.get("body", "").replace("\r\n", "\n"),
     )  # fmt: skip
-    await external.do_relay(conn, document=document, before=before)
     return page.redirect(f"{page.base}/d/{document_id}")
 
 
@@ -248,10 +245,7 @@ async def _workflow(page: Page, document_id: UUID, action: str) -> Response:
     }
 
     async def change() -> Document:
-        before = await external.body_before_write(conn, document_id)
-        changed = await steps[action](conn, principal=me, document_id=document_id)
-        await external.do_relay(conn, document=changed, before=before)
-        return changed
+        return await steps[action](conn, principal=me, document_id=document_id)
 
     _, error = await attempt(conn, change)
     document = await documents_service.access_document(conn, principal=me, document_id=document_id)
@@ -351,9 +345,5 @@ async def restore(page: PageCtx, document_id: UUID, number: int) -> Response:
     conn, me = _p(page)
     if not 1 <= number < 2**31:
         raise ValidationFailed("No such version number", details={"field": "number"})
-    before = await external.body_before_write(conn, document_id)
-    document = await versions.do_restore(
-        conn, principal=me, document_id=document_id, number=number
-    )
-    await external.do_relay(conn, document=document, before=before)
+    await versions.do_restore(conn, principal=me, document_id=document_id, number=number)
     return page.redirect(f"{page.base}/d/{document_id}/versions")
