@@ -31,6 +31,7 @@ from tests.conftest import (
     unique,
 )
 from tynebase.api.app import create_app
+from tynebase.auth import passwords
 from tynebase.auth.signing import _fernet, rotate_signing_key
 from tynebase.db.engine import DatabaseUrls, libpq_url
 from tynebase.settings import Settings
@@ -247,6 +248,31 @@ def test_login_email_is_case_insensitive(client: TestClient, admin: Account) -> 
     assert body["token_type"] == "bearer"
     assert 0 < body["expires_in"] <= 15 * 60
     assert claims_of(body["access_token"])["sid"] == body["session_id"]
+
+
+def test_login_moves_the_stored_hash_to_a_new_cost(
+    client: TestClient, admin: Account, owner_sql: psycopg.Connection[Any], settings: Settings
+) -> None:
+    def stored() -> str:
+        row = owner_sql.execute(
+            "SELECT password_hash FROM users WHERE id = %s", (admin.user_id,)
+        ).fetchone()
+        assert row is not None
+        return str(row[0])
+
+    assert stored().startswith("$argon2id$v=19$m=256,t=1,p=1$")  # the suite's cost
+    raised = settings.model_copy(update={"argon2_memory_kib": 512, "argon2_time_cost": 2})
+    passwords.configure_hashing(raised)  # as a restart with new TYNEBASE_ARGON2_* would
+    try:
+        wrong = login(client, admin.subdomain, admin.email, admin.password + "x")
+        assert wrong.status_code == 401
+        assert stored().startswith("$argon2id$v=19$m=256,t=1,p=1$")  # only a right password
+        assert login(client, admin.subdomain, admin.email, admin.password).status_code == 200
+        assert stored().startswith("$argon2id$v=19$m=512,t=2,p=1$")
+    finally:
+        passwords.configure_hashing(settings)
+    assert login(client, admin.subdomain, admin.email, admin.password).status_code == 200
+    assert stored().startswith("$argon2id$v=19$m=256,t=1,p=1$")
 
 
 def test_login_into_a_workspace_one_is_not_a_member_of(

@@ -77,6 +77,11 @@ async def hash_password(password: str) -> str:
     return await to_thread.run_sync(_hasher().hash, password)
 
 
+def needs_rehash(password_hash: str) -> bool:
+    """Whether a stored hash was made at another cost than the configured one."""
+    return _hasher().check_needs_rehash(password_hash)
+
+
 def _verify(password_hash: str, password: str) -> bool:
     try:
         return _hasher().verify(password_hash, password)

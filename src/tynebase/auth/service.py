@@ -13,7 +13,12 @@ from tynebase.audit import service as audit_service
 from tynebase.audit.service import Actor
 from tynebase.auth import repo
 from tynebase.auth.email_flows import do_send_confirmation
-from tynebase.auth.passwords import check_password_strength, hash_password, verify_password
+from tynebase.auth.passwords import (
+    check_password_strength,
+    hash_password,
+    needs_rehash,
+    verify_password,
+)
 from tynebase.auth.principal import Principal, capped_role
 from tynebase.auth.signing import KeyRing
 from tynebase.auth.tokens import new_token, same_hash, split_api_key, token_hash
@@ -227,6 +232,10 @@ async def do_login(
         raise Forbidden(
             "Confirm your email address first (see the mail we sent)", code="EMAIL_NOT_CONFIRMED"
         )
+    if user.password_hash is not None and needs_rehash(user.password_hash):
+        # The configured cost changed (TYNEBASE_ARGON2_*): a login is the one moment the
+        # password is known, so the stored hash moves to the new cost now.
+        await users_repo.update_user(conn, user.id, password_hash=await hash_password(password))
     issued = await _start_session(
         conn,
         settings=settings,
