@@ -33,14 +33,16 @@ from tynebase.collab import protocol
 from tynebase.collab.protocol import MessageType, SyncStep
 from tynebase.collab.room import Connection, Room, Stats
 from tynebase.collab.tickets import Grant
+from tynebase.collab.transport import WriteFrame, frame_writer, ws_protocol
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class _AsgiSocket:
-    def __init__(self, send: Send) -> None:
+    def __init__(self, send: Send, write_frame: WriteFrame | None) -> None:
         self._send = send
+        self.write_frame = write_frame
 
     async def send(self, data: bytes) -> None:
         await self._send({"type": "websocket.send", "bytes": data})
@@ -77,7 +79,7 @@ def _ours() -> Callable[[dict[str, Any], Receive, Send], Awaitable[None]]:
         room = rooms.get(scope["path"])
         if room is None:
             room = rooms[scope["path"]] = Room(uuid.uuid4(), uuid.uuid4())
-        connection = Connection(_AsgiSocket(send), grant, stats)
+        connection = Connection(_AsgiSocket(send, frame_writer(scope)), grant, stats)
         room.connections.add(connection)
         for message in room.greeting():
             connection.send(message)
@@ -108,7 +110,7 @@ async def _serve(impl: str, port: int, ws: str) -> None:
         "host": "127.0.0.1",
         "port": port,
         "log_config": None,
-        "ws": ws,
+        "ws": ws_protocol(ws),
         "lifespan": "on",
     }
     if impl == "ours":

@@ -188,9 +188,12 @@ def main() -> None:
                 for doc in docs
                 for i in range(per_doc)
             ]
+        # The shipped defaults (CollabProcess starts from the tests' fast timings).
         collab = CollabProcess(
             database,
             TYNEBASE_COLLAB_PROJECTION_DEBOUNCE_SECONDS="2",
+            TYNEBASE_COLLAB_PROJECTION_MAX_DELAY_SECONDS="10",
+            TYNEBASE_COLLAB_PERSIST_INTERVAL_MS="20",
             TYNEBASE_COLLAB_WEBSOCKET_IMPL=args.ws_impl,
         ).start()
         assert collab.process is not None

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 from uuid import UUID
 
 import sqlalchemy as sa
@@ -134,6 +134,37 @@ async def append_updates(
     rows = [{"tenant_id": tenant_id, "document_id": document_id, "update": u} for u in updates]
     query = collab_updates.insert().returning(collab_updates.c.id, sort_by_parameter_order=True)
     return [int(i) for i in (await conn.execute(query, rows)).scalars()]
+
+
+# One statement for a whole batch (every document of one tenant): the batch writer runs this
+# every `collab_persist_interval_ms` while anyone types, so round trips count. The arrays go in
+# psycopg's binary format (`%b`): its text format escapes bytea arrays byte by byte in Python
+# (~3 ms for 20 small updates against ~15 us).
+_APPEND_MANY = (
+    'INSERT INTO collab_updates (tenant_id, document_id, "update") '
+    "SELECT %(tenant_id)s, d, u FROM unnest(%(documents)b::uuid[], %(updates)b::bytea[]) "
+    "AS t(d, u) RETURNING document_id, id"
+)
+
+
+async def append_many(
+    conn: AsyncConnection, *, tenant_id: UUID, rows: Sequence[tuple[UUID, bytes]]
+) -> dict[UUID, list[int]]:
+    """Append (document, update) rows; the new ids of each document, ascending."""
+    result = await conn.exec_driver_sql(
+        _APPEND_MANY,
+        {
+            "tenant_id": tenant_id,
+            "documents": [document_id for document_id, _ in rows],
+            "updates": [update for _, update in rows],
+        },
+    )
+    ids: dict[UUID, list[int]] = {}
+    for document_id, row_id in cast("list[tuple[UUID, int]]", result.all()):
+        ids.setdefault(document_id, []).append(row_id)
+    for values in ids.values():
+        values.sort()
+    return ids
 
 
 async def count_updates(conn: AsyncConnection, document_id: UUID) -> int:

@@ -19,6 +19,7 @@ from tynebase.collab import protocol
 from tynebase.collab.codes import CloseCode
 from tynebase.collab.protocol import AwarenessEntry
 from tynebase.collab.tickets import Grant
+from tynebase.collab.transport import WriteFrame, binary_frame
 
 TEXT_NAME = "markdown"  # the shared Y.Text holding the Markdown body (decided with the web app)
 # Messages queued for one socket before it counts as too slow to keep.
@@ -27,6 +28,9 @@ MAX_OUTBOX = 2000
 
 class Socket(Protocol):
     """The transport under a connection (a Starlette WebSocket in production)."""
+
+    # The direct frame path (collab/transport.py), where the server offers one.
+    write_frame: WriteFrame | None
 
     async def send(self, data: bytes) -> None: ...
 
@@ -50,8 +54,9 @@ class Stats:
 
 
 class Connection:
-    """One socket in a room. Sends go through an outbox drained by one writer task, so a
-    broadcast never waits on a slow client."""
+    """One socket in a room. A message goes straight to the transport as a frame when nothing
+    is queued before it and the transport takes it; otherwise into the outbox, drained by one
+    writer task, so a broadcast never waits on a slow client."""
 
     __slots__ = (
         "awareness_ids",
@@ -63,11 +68,13 @@ class Connection:
         "socket",
         "stats",
         "wakeup",
+        "write_frame",
         "writer",
     )
 
     def __init__(self, socket: Socket, grant: Grant, stats: Stats) -> None:
         self.socket = socket
+        self.write_frame = socket.write_frame
         self.grant = grant
         self.stats = stats
         self.outbox: deque[bytes] = deque()
@@ -82,13 +89,20 @@ class Connection:
     def closing(self) -> bool:
         return self.close_code is not None
 
-    def send(self, data: bytes) -> None:
+    def send(self, data: bytes, frame: bytes | None = None) -> None:
+        """Send `data`; `frame` is its `binary_frame`, when the caller made it once for many."""
         if self.close_code is not None:
             return
-        if len(self.outbox) >= MAX_OUTBOX:
+        outbox, write_frame = self.outbox, self.write_frame
+        if not outbox and write_frame is not None and write_frame(frame or binary_frame(data)):
+            stats = self.stats
+            stats.messages_out += 1
+            stats.bytes_out += len(data)
+            return
+        if len(outbox) >= MAX_OUTBOX:
             self.close(CloseCode.SLOW_CONSUMER)
             return
-        self.outbox.append(data)
+        outbox.append(data)
         self.wakeup.set()
 
     def close(self, code: CloseCode, detail: str = "") -> None:
@@ -99,15 +113,17 @@ class Connection:
             self.wakeup.set()
 
     async def write(self) -> None:
-        """The writer task: drain the outbox; send the close frame when asked to close."""
+        """The writer task: drain the outbox; send the close frame when asked to close. A
+        message leaves the outbox only once sent, so `send` cannot overtake it meanwhile."""
         outbox, socket, stats = self.outbox, self.socket, self.stats
         try:
             while True:
                 await self.wakeup.wait()
                 self.wakeup.clear()
                 while outbox:
-                    data = outbox.popleft()
+                    data = outbox[0]
                     await socket.send(data)
+                    outbox.popleft()
                     stats.messages_out += 1
                     stats.bytes_out += len(data)
                 if self.close_code is not None:
@@ -162,9 +178,10 @@ class Room:
         """A client's update: apply, relay to the other sockets, mark for projection."""
         self.doc.apply_update(update)
         message = protocol.update_message(update)
+        frame = binary_frame(message)
         for connection in self.connections:
             if connection is not sender:
-                connection.send(message)
+                connection.send(message, frame)
         now = time.monotonic()
         if self.dirty_since is None:
             self.dirty_since = now
@@ -176,8 +193,9 @@ class Room:
         for update in updates:
             self.doc.apply_update(update)
             message = protocol.update_message(update)
+            frame = binary_frame(message)
             for connection in self.connections:
-                connection.send(message)
+                connection.send(message, frame)
 
     def relay_awareness(self, sender: Connection, update: bytes) -> None:
         """Remember the sender's presence and echo it to everyone, the sender included (a lone
@@ -193,8 +211,9 @@ class Room:
                 self.awareness[entry.client_id] = entry
                 sender.awareness_ids.add(entry.client_id)
         message = protocol.awareness_message(update)
+        frame = binary_frame(message)
         for connection in self.connections:
-            connection.send(message)
+            connection.send(message, frame)
 
     def awareness_query(self) -> bytes:
         return protocol.awareness_message(protocol.encode_awareness(list(self.awareness.values())))

@@ -10,6 +10,8 @@ from typing import Any
 import uvicorn
 from starlette.types import ASGIApp
 
+from tynebase.collab.transport import ws_protocol
+
 log = logging.getLogger(__name__)
 
 
@@ -41,7 +43,7 @@ def serve_app(
         log_config=None,
         proxy_headers=False,
         server_header=False,
-        ws=ws,
+        ws=ws_protocol(ws),
         # Above our own limit, so an oversized message gets MESSAGE_TOO_LARGE (4413) rather
         # than the transport's 1009; far larger ones are cut off by the transport itself.
         ws_max_size=max(4 * max_message_bytes, 16 * 1024 * 1024),

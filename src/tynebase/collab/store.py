@@ -43,6 +43,8 @@ INLINE_PAYLOAD_BYTES = 7000
 # same update (and two processes could never produce two different seeds for one document).
 SEED_CLIENT_ID = 1
 _NOTIFY = sa.text("SELECT pg_notify(:channel, :payload)")
+# Binary array parameter: see repo.append_many.
+_NOTIFY_MANY = "SELECT pg_notify(%(channel)s, p) FROM unnest(%(payloads)b::text[]) AS t(p)"
 RETRY_SECONDS = (0.05, 0.2, 1.0, 2.0, 5.0)
 
 
@@ -92,6 +94,11 @@ def announcement_payload(
 async def announce(conn: AsyncConnection, payload: str) -> None:
     """Tell every process (delivered when the caller's transaction commits)."""
     await conn.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
+
+
+async def announce_many(conn: AsyncConnection, payloads: list[str]) -> None:
+    """`announce` each payload, in one round trip."""
+    await conn.exec_driver_sql(_NOTIFY_MANY, {"channel": CHANNEL, "payloads": payloads})
 
 
 async def read_state(conn: AsyncConnection, document_id: UUID) -> bytes | None:
@@ -210,19 +217,22 @@ class Store:
     async def _append(
         self, tenant_id: UUID, rooms: list[Room], batch: dict[Room, list[tuple[bytes, float]]]
     ) -> list[tuple[Room, int]]:
-        stored: list[tuple[Room, int]] = []
+        """One transaction, two statements: every room's updates, then every announcement."""
+        updates = {room: [update for update, _ in batch[room]] for room in rooms}
         async with self.db.unit_of_work(tenant_id) as conn:
-            for room in rooms:
-                updates = [update for update, _ in batch[room]]
-                ids = await repo.append_updates(
-                    conn, tenant_id=tenant_id, document_id=room.document_id, updates=updates
+            ids = await repo.append_many(
+                conn,
+                tenant_id=tenant_id,
+                rows=[(room.document_id, u) for room in rooms for u in updates[room]],
+            )
+            payloads = [
+                announcement_payload(
+                    self.origin, tenant_id, room.document_id, updates[room], ids[room.document_id]
                 )
-                await announce(
-                    conn,
-                    announcement_payload(self.origin, tenant_id, room.document_id, updates, ids),
-                )
-                stored.append((room, len(ids)))
-        return stored
+                for room in rooms
+            ]
+            await announce_many(conn, payloads)
+        return [(room, len(updates[room])) for room in rooms]
 
     def _done(
         self, stored: list[tuple[Room, int]], batch: dict[Room, list[tuple[bytes, float]]]
