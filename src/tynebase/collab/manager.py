@@ -36,6 +36,9 @@ from tynebase.tenants.service import subdomain_of
 
 log = logging.getLogger(__name__)
 PROJECTOR_TICK = 0.2
+# Debounced projections run at once: rooms dirty since the same moment fall due in one tick, and
+# 50 transactions at once stalled the loop for ~0.5 s (the fan-out's tail: docs/PERFORMANCE.md).
+PROJECTIONS_AT_ONCE = 2
 _MESSAGE_NAMES = {t.value: t.name.lower() for t in MessageType}
 
 
@@ -67,6 +70,7 @@ class CollabManager:
         )
         self.metrics.watch(self)
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._compacting = asyncio.Semaphore(1)  # one merge at a time: it holds the GIL
         # Maintenance mode (OPS-8) makes every socket read-only, as it refuses the API's writes.
         self.maintenance = False
         self._maintenance = MaintenanceCache(settings.maintenance_cache_seconds)
@@ -352,7 +356,7 @@ class CollabManager:
 
     async def _compact(self, room: Room) -> None:
         try:
-            async with room.busy:
+            async with room.busy, self._compacting:
                 await self.store.compact(room)
         except Exception:
             log.exception("compacting collaboration updates failed")
@@ -363,12 +367,16 @@ class CollabManager:
         while True:
             await asyncio.sleep(PROJECTOR_TICK)
             now = time.monotonic()
-            for room in list(self.rooms.values()):
-                since = room.dirty_since
-                if since is None or room.busy.locked():
-                    continue
-                if now - room.last_change >= debounce or now - since >= max_delay:
-                    self._spawn(self._project(room))
+            due = [
+                room
+                for room in list(self.rooms.values())
+                if (since := room.dirty_since) is not None
+                and not room.busy.locked()
+                and (now - room.last_change >= debounce or now - since >= max_delay)
+            ]
+            for start in range(0, len(due), PROJECTIONS_AT_ONCE):
+                turn = due[start : start + PROJECTIONS_AT_ONCE]
+                await asyncio.gather(*map(self._project, turn), return_exceptions=True)
 
     async def _project(self, room: Room) -> None:
         outcome = await project_room(self.db, room)

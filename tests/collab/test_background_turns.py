@@ -1,0 +1,97 @@
+"""Background work takes turns so it cannot stall the loop all at once: the projector runs at
+most `PROJECTIONS_AT_ONCE` debounced projections at a time, compactions run one at a time, and
+every due room still gets its turn (without a database: the work itself is replaced)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+import uuid
+from pathlib import Path
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from tests.conftest import make_settings
+from tynebase.collab import manager as manager_module
+from tynebase.collab.manager import PROJECTIONS_AT_ONCE, CollabManager
+from tynebase.collab.room import Room
+from tynebase.db.engine import Database, DatabaseUrls
+
+
+def test_due_rooms_are_projected_a_few_at_a_time(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    settings = make_settings(tmp_path, url, collab_projection_max_delay_seconds=0.01)
+    running: set[Room] = set()
+    projected: list[Room] = []
+    most = 0
+
+    async def fake_project(db: Database, room: Room) -> str:
+        nonlocal most
+        assert room not in running  # never twice at once
+        running.add(room)
+        most = max(most, len(running))
+        await asyncio.sleep(0.01)
+        room.dirty_since = None
+        running.discard(room)
+        projected.append(room)
+        return "saved"
+
+    async def scenario() -> None:
+        db = Database(DatabaseUrls(owner=url, app=url), settings)
+        manager = CollabManager(settings, db, CollectorRegistry())
+        rooms = [Room(uuid.uuid4(), uuid.uuid4()) for _ in range(12)]
+        for room in rooms:
+            room.dirty_since = room.last_change = time.monotonic()
+            manager.rooms[room.key] = room
+        projector = asyncio.create_task(manager._projector())
+        try:
+            for _ in range(1000):
+                if len(projected) == len(rooms):
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            projector.cancel()
+            await asyncio.gather(projector, *manager._tasks, return_exceptions=True)
+            await db.engine.dispose()
+        assert sorted(map(id, projected)) == sorted(map(id, rooms))
+
+    monkeypatch.setattr(manager_module, "project_room", fake_project)
+    monkeypatch.setattr(manager_module, "PROJECTOR_TICK", 0.01)
+    asyncio.run(scenario())
+    assert 1 < most <= PROJECTIONS_AT_ONCE
+
+
+def test_compactions_run_one_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    settings = make_settings(tmp_path, url, collab_compact_after_updates=10)
+    running: set[Room] = set()
+    compacted: list[Room] = []
+    most = 0
+
+    async def fake_compact(room: Room) -> int:
+        nonlocal most
+        running.add(room)
+        most = max(most, len(running))
+        await asyncio.sleep(0.01)
+        running.discard(room)
+        compacted.append(room)
+        room.log_rows = 0
+        return 10
+
+    async def scenario() -> None:
+        db = Database(DatabaseUrls(owner=url, app=url), settings)
+        manager = CollabManager(settings, db, CollectorRegistry())
+        monkeypatch.setattr(manager.store, "compact", fake_compact)
+        rooms = [Room(uuid.uuid4(), uuid.uuid4()) for _ in range(5)]
+        for room in rooms:
+            room.log_rows = 10
+            manager._stored(room)
+        await asyncio.gather(*manager._tasks)
+        await db.engine.dispose()
+        assert sorted(map(id, compacted)) == sorted(map(id, rooms))
+
+    asyncio.run(scenario())
+    assert most == 1
