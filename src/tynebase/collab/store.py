@@ -267,8 +267,7 @@ class Store:
                 )
                 snapshot = await repo.get_snapshot(conn, room.document_id)
                 if snapshot is None:
-                    body = document.draft_body if document.draft_body is not None else document.body
-                    snapshot = seed_update(body)
+                    snapshot = seed_update(document.editing_body)
                     await repo.insert_seed(
                         conn,
                         tenant_id=room.tenant_id,
