@@ -14,7 +14,8 @@ from dataclasses import dataclass
 
 from limits import RateLimitItem, parse
 from limits.aio.strategies import MovingWindowRateLimiter
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
+from limits.strategies import MovingWindowRateLimiter as LocalMovingWindow
 
 from tynebase.errors import RateLimited
 from tynebase.settings import Settings
@@ -41,16 +42,30 @@ class Verdict:
 class RateLimiter:
     def __init__(self, settings: Settings) -> None:
         url = settings.rate_limit_storage_url.removeprefix("async+")
-        # redis-py's asyncio client (the same library the rest of TyneBase uses for Redis).
-        options = {"implementation": "redispy"} if url.startswith("redis") else {}
-        self._limiter = MovingWindowRateLimiter(storage_from_string(f"async+{url}", **options))
+        self._shared: MovingWindowRateLimiter | None = None
+        self._local: LocalMovingWindow | None = None
+        if url.startswith("memory"):
+            # In-process counters need no I/O: the synchronous storage, whose thread locks are
+            # held only for the update itself. The asyncio one holds a per-key asyncio.Lock
+            # across an await in a background expiry task, which left a key locked for good
+            # once (a request waited forever inside its transaction).
+            self._local = LocalMovingWindow(MemoryStorage())
+        else:
+            # redis-py's asyncio client (the same library the rest of TyneBase uses for Redis).
+            options = {"implementation": "redispy"} if url.startswith("redis") else {}
+            self._shared = MovingWindowRateLimiter(storage_from_string(f"async+{url}", **options))
         self.auth_per_ip: RateLimitItem = parse(settings.rate_limit_auth_per_ip)
         self.api_per_tenant: RateLimitItem = parse(settings.rate_limit_api_per_tenant)
         self.ai_per_tenant: RateLimitItem = parse(settings.rate_limit_ai_per_tenant)
 
     async def hit(self, item: RateLimitItem, *key: str) -> Verdict:
-        allowed = await self._limiter.hit(item, *key)
-        stats = await self._limiter.get_window_stats(item, *key)
+        if self._local is not None:
+            allowed = self._local.hit(item, *key)
+            stats = self._local.get_window_stats(item, *key)
+        else:
+            assert self._shared is not None
+            allowed = await self._shared.hit(item, *key)
+            stats = await self._shared.get_window_stats(item, *key)
         return Verdict(
             allowed=allowed, limit=item.amount, remaining=stats.remaining, reset_at=stats.reset_time
         )
