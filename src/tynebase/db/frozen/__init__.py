@@ -1,0 +1,1 @@
+"""Schema steps of past migrations, frozen as those revisions ran them."""
