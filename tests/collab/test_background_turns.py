@@ -87,7 +87,7 @@ def test_compactions_run_one_at_a_time(tmp_path: Path, monkeypatch: pytest.Monke
         monkeypatch.setattr(manager.store, "compact", fake_compact)
         rooms = [Room(uuid.uuid4(), uuid.uuid4()) for _ in range(5)]
         for room in rooms:
-            room.log_rows = 10
+            room.log_rows = 15  # past every document's point (10 to 15 rows)
             manager._stored(room)
         await asyncio.gather(*manager._tasks)
         await db.engine.dispose()
@@ -95,3 +95,18 @@ def test_compactions_run_one_at_a_time(tmp_path: Path, monkeypatch: pytest.Monke
 
     asyncio.run(scenario())
     assert most == 1
+
+
+def test_documents_reach_compaction_at_spread_out_points() -> None:
+    """Documents edited together must not all merge in the same second."""
+    rooms = [Room(uuid.uuid4(), uuid.uuid4()) for _ in range(200)]
+    points = []
+    for room in rooms:
+        for rows in range(499, 751):
+            room.log_rows = rows
+            if room.compaction_due(500):
+                break
+        assert 500 <= room.log_rows <= 750
+        points.append(room.log_rows)
+    assert max(points) - min(points) > 150
+    assert len(set(points)) > 100

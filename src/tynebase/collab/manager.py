@@ -345,7 +345,8 @@ class CollabManager:
     # --- store, projection, compaction --------------------------------------------------------
 
     def _stored(self, room: Room) -> None:
-        if room.log_rows >= self.settings.collab_compact_after_updates and not room.busy.locked():
+        due = room.compaction_due(self.settings.collab_compact_after_updates)
+        if due and not room.busy.locked():
             self._spawn(self._compact(room))
 
     def _gone(self, room: Room) -> None:

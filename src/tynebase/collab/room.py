@@ -161,6 +161,12 @@ class Room:
     def key(self) -> tuple[UUID, UUID]:
         return (self.tenant_id, self.document_id)
 
+    def compaction_due(self, threshold: int) -> bool:
+        """Whether the log has grown enough to merge. Each document has its own point between
+        1x and 1.5x the threshold: documents edited together would otherwise all reach it, and
+        merge, in the same second."""
+        return self.log_rows >= threshold + self.document_id.int % (threshold // 2 + 1)
+
     # --- messages from local clients ----------------------------------------------------------
 
     def greeting(self) -> list[bytes]:
