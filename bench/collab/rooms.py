@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import functools
 import json
 import socket
 import subprocess
@@ -33,13 +34,15 @@ from tynebase.collab import protocol
 from tynebase.collab.protocol import MessageType, SyncStep
 from tynebase.collab.room import Connection, Room, Stats
 from tynebase.collab.tickets import Grant
-from tynebase.collab.transport import WriteFrame, frame_writer, ws_protocol
+from tynebase.collab.transport import WriteFrame, frame_writer, message_deliverer, ws_protocol
 
 Receive = Callable[[], Awaitable[dict[str, Any]]]
 Send = Callable[[dict[str, Any]], Awaitable[None]]
 
 
 class _AsgiSocket:
+    deliver_to = None  # the app takes the direct receive path itself
+
     def __init__(self, send: Send, write_frame: WriteFrame | None) -> None:
         self._send = send
         self.write_frame = write_frame
@@ -84,11 +87,16 @@ def _ours() -> Callable[[dict[str, Any], Receive, Send], Awaitable[None]]:
         for message in room.greeting():
             connection.send(message)
         connection.writer = asyncio.create_task(connection.write())
+        deliver_to = message_deliverer(scope)
+        if deliver_to is not None:  # as CollabManager.serve: messages straight from the transport
+            deliver_to(functools.partial(handle, connection, room))
         try:
             while (message := await receive())["type"] == "websocket.receive":
                 if message.get("bytes"):
                     handle(connection, room, message["bytes"])
         finally:
+            if deliver_to is not None:
+                deliver_to(None)
             room.leave(connection)
             connection.writer.cancel()
 

@@ -9,15 +9,24 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
+import uvicorn
+import websockets
 from pycrdt import Doc, Text
 from websockets.frames import Frame, Opcode
 
+from tests.collab.conftest import async_wait_for, free_port
 from tynebase.auth.principal import Principal
 from tynebase.collab import protocol
 from tynebase.collab.codes import CloseCode
 from tynebase.collab.room import TEXT_NAME, Connection, Room, Stats
 from tynebase.collab.tickets import Grant
-from tynebase.collab.transport import FRAME_EXTENSION, binary_frame, frame_writer
+from tynebase.collab.transport import (
+    FRAME_EXTENSION,
+    binary_frame,
+    frame_writer,
+    message_deliverer,
+    ws_protocol,
+)
 
 
 @pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70000])
@@ -138,3 +147,55 @@ async def _fan_out(seed: int) -> None:
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_fan_out_by_frames_and_outbox_keeps_order_and_converges(seed: int) -> None:
     asyncio.run(_fan_out(seed))
+
+
+async def _deliveries() -> list[tuple[str, bytes | str]]:
+    """A real uvicorn with `FrameProtocol`; the app takes the direct receive path only after
+    the client's first messages have queued up, and gives it back before the last ones."""
+    got: list[tuple[str, bytes | str]] = []
+    taken, given_back = asyncio.Event(), asyncio.Event()
+
+    async def app(scope: dict[str, Any], receive: Any, send: Any) -> None:
+        await receive()  # websocket.connect
+        await send({"type": "websocket.accept"})
+        deliver_to = message_deliverer(scope)
+        assert deliver_to is not None
+        await asyncio.sleep(0.3)  # the first messages wait in uvicorn's queue meanwhile
+        deliver_to(lambda data: got.append(("direct", data)))
+        taken.set()
+        while (message := await receive())["type"] == "websocket.receive":
+            got.append(("queued", message.get("bytes") or message["text"]))
+            if message.get("text") == "give back":
+                deliver_to(None)
+                given_back.set()
+
+    port = free_port()
+    config = uvicorn.Config(app, port=port, ws=ws_protocol("websockets-sansio"), lifespan="off")
+    server = uvicorn.Server(config)
+    serving = asyncio.create_task(server.serve())
+    await async_wait_for(lambda: server.started, what="uvicorn")
+    try:
+        async with websockets.connect(f"ws://127.0.0.1:{port}/") as client:
+            for n in range(5):
+                await client.send(bytes([n]))
+            await taken.wait()
+            await asyncio.sleep(0.1)
+            for n in range(5, 10):
+                await client.send(bytes([n]))
+            await client.send("give back")
+            await given_back.wait()
+            await client.send(bytes([10]))
+            await asyncio.sleep(0.1)
+    finally:
+        server.should_exit = True
+        await serving
+    return got
+
+
+def test_direct_receive_keeps_order_with_what_was_queued() -> None:
+    got = asyncio.run(_deliveries())
+    assert [data for _, data in got] == [*(bytes([n]) for n in range(10)), "give back", b"\n"]
+    paths = [path for path, _ in got]
+    assert paths[:5] == ["queued"] * 5  # arrived before the receiver: read from the queue
+    assert paths[5:10] == ["direct"] * 5  # straight from the transport once the queue was empty
+    assert paths[10:] == ["queued", "queued"]  # text frames, and everything after giving it back

@@ -12,7 +12,7 @@ from tynebase.api.schemas import COMMON_ERRORS
 from tynebase.collab import tickets
 from tynebase.collab.manager import CollabManager
 from tynebase.collab.schemas import CollabTicketOut
-from tynebase.collab.transport import frame_writer
+from tynebase.collab.transport import frame_writer, message_deliverer
 from tynebase.settings import Settings
 
 ticket_router = APIRouter(prefix="/api/documents", tags=["collaboration"], responses=COMMON_ERRORS)
@@ -52,11 +52,12 @@ async def create_collab_ticket(document_id: UUID, ctx: AuthCtx) -> CollabTicketO
 
 
 class _StarletteSocket:
-    __slots__ = ("_ws", "write_frame")
+    __slots__ = ("_ws", "deliver_to", "write_frame")
 
     def __init__(self, websocket: WebSocket) -> None:
         self._ws = websocket
         self.write_frame = frame_writer(websocket.scope)
+        self.deliver_to = message_deliverer(websocket.scope)
 
     async def send(self, data: bytes) -> None:
         await self._ws.send({"type": "websocket.send", "bytes": data})

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import uuid
@@ -25,6 +26,7 @@ from tynebase.collab.listener import Listener
 from tynebase.collab.metrics import CollabMetrics
 from tynebase.collab.projection import project_room
 from tynebase.collab.protocol import MessageType, ProtocolError, SyncStep
+from tynebase.collab.revocation import recheck_access
 from tynebase.collab.room import Connection, Room, Socket, Stats
 from tynebase.collab.store import Announcement, Store
 from tynebase.collab.tickets import Grant
@@ -169,12 +171,17 @@ class CollabManager:
             log.exception("admitting a collaboration socket failed")
             await self._refuse(socket, CloseCode.SERVER_ERROR)
             return
+        deliver_to = socket.deliver_to
         try:
             for message in room.greeting():
                 connection.send(message)
             connection.writer = asyncio.create_task(connection.write())
+            if deliver_to is not None:
+                deliver_to(functools.partial(self._receive_bytes, connection, room))
             await self._read(connection, room, receive)
         finally:
+            if deliver_to is not None:
+                deliver_to(None)
             self._leave(connection, room)
             writer = connection.writer
             if writer is not None and connection.closing and not writer.done():
@@ -261,30 +268,34 @@ class CollabManager:
         room: Room,
         receive: Callable[[], Awaitable[bytes | str | None]],
     ) -> None:
-        limit = int(self.settings.collab_max_message_bytes)
-        stats = self.stats
+        """What the ASGI receive brings: the disconnect, text frames, and binary messages where
+        the server has no direct receive path (or queued them before it was taken)."""
         while not connection.closing:
             data = await receive()
             if data is None:
                 return
-            if connection.closing:
-                continue
             if isinstance(data, str):
-                connection.close(CloseCode.PROTOCOL_ERROR, "text frames are not part of it")
+                if not connection.closing:
+                    connection.close(CloseCode.PROTOCOL_ERROR, "text frames are not part of it")
                 continue
-            stats.bytes_in += len(data)
-            if len(data) > limit:
-                connection.close(CloseCode.MESSAGE_TOO_LARGE)
-                continue
-            connection.last_received = time.monotonic()
-            try:
-                self._handle(connection, room, data)
-            except (ProtocolError, ValueError, KeyError, IndexError) as exc:
-                log.info("collab protocol error: %s", exc)
-                connection.close(CloseCode.PROTOCOL_ERROR)
-            except Exception:
-                log.exception("collab message failed")
-                connection.close(CloseCode.SERVER_ERROR)
+            self._receive_bytes(connection, room, data)
+
+    def _receive_bytes(self, connection: Connection, room: Room, data: bytes) -> None:
+        if connection.closing:
+            return
+        self.stats.bytes_in += len(data)
+        if len(data) > self.settings.collab_max_message_bytes:
+            connection.close(CloseCode.MESSAGE_TOO_LARGE)
+            return
+        connection.last_received = time.monotonic()
+        try:
+            self._handle(connection, room, data)
+        except (ProtocolError, ValueError, KeyError, IndexError) as exc:
+            log.info("collab protocol error: %s", exc)
+            connection.close(CloseCode.PROTOCOL_ERROR)
+        except Exception:
+            log.exception("collab message failed")
+            connection.close(CloseCode.SERVER_ERROR)
 
     def _handle(self, connection: Connection, room: Room, data: bytes) -> None:
         reader = protocol.Reader(data)
@@ -426,7 +437,7 @@ class CollabManager:
         await asyncio.gather(
             *(self._reload(room) for room in list(self.rooms.values())), return_exceptions=True
         )
-        await self._recheck([c for r in self.rooms.values() for c in r.connections])
+        await recheck_access(self.db, [c for r in self.rooms.values() for c in r.connections])
 
     def _on_access_change(self, payload: str) -> None:
         change = AccessChange.parse(payload)
@@ -441,39 +452,7 @@ class CollabManager:
             )
         ]
         if affected:
-            self._spawn(self._recheck(affected))
-
-    async def _recheck(self, connections: list[Connection]) -> None:
-        """Close sockets whose holder lost access; downgrades close writable sockets (COL-5)."""
-        groups: dict[tuple[Any, ...], list[Connection]] = {}
-        for connection in connections:
-            grant = connection.grant
-            key = (
-                grant.tenant_id,
-                grant.document_id,
-                grant.principal.user_id,
-                grant.principal.session_id,
-                grant.principal.api_key_id,
-                grant.writable,
-            )
-            groups.setdefault(key, []).append(connection)
-        for members in groups.values():
-            grant = members[0].grant
-            try:
-                async with self.db.unit_of_work(grant.tenant_id) as conn:
-                    current = await tickets.check_access(conn, grant)
-            except Refused as refusal:
-                for connection in members:
-                    connection.close(refusal.code, refusal.detail)
-                continue
-            except Exception:
-                log.exception("re-checking collaboration access failed")
-                continue
-            for connection in members:
-                if connection.grant.writable and not current.writable:
-                    connection.close(CloseCode.ROLE_CHANGED)
-                else:
-                    connection.grant = current
+            self._spawn(recheck_access(self.db, affected))
 
     async def _maintenance_watcher(self) -> None:
         while True:

@@ -19,7 +19,7 @@ from tynebase.collab import protocol
 from tynebase.collab.codes import CloseCode
 from tynebase.collab.protocol import AwarenessEntry
 from tynebase.collab.tickets import Grant
-from tynebase.collab.transport import WriteFrame, binary_frame
+from tynebase.collab.transport import DeliverTo, WriteFrame, binary_frame
 
 TEXT_NAME = "markdown"  # the shared Y.Text holding the Markdown body (decided with the web app)
 # Messages queued for one socket before it counts as too slow to keep.
@@ -29,8 +29,9 @@ MAX_OUTBOX = 2000
 class Socket(Protocol):
     """The transport under a connection (a Starlette WebSocket in production)."""
 
-    # The direct frame path (collab/transport.py), where the server offers one.
+    # The direct frame paths (collab/transport.py), where the server offers them.
     write_frame: WriteFrame | None
+    deliver_to: DeliverTo | None
 
     async def send(self, data: bytes) -> None: ...
 

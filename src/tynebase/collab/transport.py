@@ -9,6 +9,12 @@ per socket. It declines (returns False) when the socket is not open or its trans
 to stop writing; the caller then queues and sends through ASGI, which waits for the transport.
 Frames written this way are never compressed; permessage-deflate lets a sender mix uncompressed
 messages with compressed ones (RFC 7692, RSV1 unset).
+
+The same extension offers `deliver_to(receiver)` for the other direction: once the app has read
+what was already queued, each binary message goes to `receiver` straight from `data_received`,
+instead of into uvicorn's queue (which pauses reading until the app task wakes up, takes it
+through the ASGI receive chain and resumes reading: two system calls and a task switch per
+message). Text frames, close and disconnect still arrive through the ASGI receive.
 """
 
 from __future__ import annotations
@@ -20,9 +26,11 @@ from typing import Any
 
 from uvicorn.protocols.websockets.websockets_sansio_impl import WebSocketsSansIOProtocol
 
-# The scope extension's name; its value is {"write": write_frame}.
+# The scope extension's name; its value is {"write": write_frame, "deliver_to": deliver_to}.
 FRAME_EXTENSION = "tynebase.websocket.frame"
 WriteFrame = Callable[[bytes], bool]
+Receiver = Callable[[bytes], None]
+DeliverTo = Callable[[Receiver | None], None]
 _FIN_BINARY = 0x82
 
 
@@ -42,14 +50,43 @@ def frame_writer(scope: Any) -> WriteFrame | None:
     return extension["write"] if extension else None
 
 
+def message_deliverer(scope: Any) -> DeliverTo | None:
+    """The direct receive path of a WebSocket scope, if the server offers one."""
+    extension = scope.get("extensions", {}).get(FRAME_EXTENSION)
+    return extension["deliver_to"] if extension else None
+
+
 class FrameProtocol(WebSocketsSansIOProtocol):
-    """uvicorn's `websockets-sansio` protocol with the `write_frame` extension."""
+    """uvicorn's `websockets-sansio` protocol with the frame extension."""
+
+    receiver: Receiver | None = None
 
     def handle_connect(self, event: Any) -> None:
         super().handle_connect(event)
         scope = getattr(self, "scope", None)  # unset when the handshake was refused
         if scope is not None:
-            scope["extensions"][FRAME_EXTENSION] = {"write": self.write_frame}
+            scope["extensions"][FRAME_EXTENSION] = {
+                "write": self.write_frame,
+                "deliver_to": self.deliver_to,
+            }
+
+    def deliver_to(self, receiver: Receiver | None) -> None:
+        """Hand binary messages to `receiver` as they arrive (None: back to the ASGI queue)."""
+        self.receiver = receiver
+
+    def send_receive_event_to_app(self) -> None:
+        receiver = self.receiver
+        if (
+            receiver is None
+            or self.curr_msg_data_type != "bytes"
+            or self.close_sent
+            # Messages queued before the receiver came (or text ones) are read first.
+            or not self.queue.empty()
+        ):
+            super().send_receive_event_to_app()
+            return
+        frames, self.frames = self.frames, []
+        receiver(frames[0] if len(frames) == 1 else b"".join(frames))
 
     def write_frame(self, frame: bytes) -> bool:
         if (
