@@ -5,12 +5,14 @@ server CPU, RSS per idle connection, lost updates, and the ratios to the peer; a
 the figure measures the servers, the generators' own CPU, event-loop delay and the share of the
 offered edits they actually sent (light writers plus one full verifier per document: load.mjs).
 
-The two servers take turns for `--rounds` rounds (ABBA order: ours first in even rounds), each
-round on fresh documents and a fresh server process; the summary of each side is the median of
-its rounds, so a noisy minute on the shared machine moves one round, not the verdict.
+The two servers take turns for `--rounds` rounds (ABBA order: ours first in even rounds; keep
+the number even, as the first server of a round has measured better on this machine, whichever
+it is), each round on fresh documents and a fresh server process; the summary of each side is
+the median of its rounds, so a noisy minute on the shared machine moves one round, not the
+verdict.
 
     .venv/bin/python -m bench.collab.run [--clients 500] [--documents 50] [--seconds 20]
-                                         [--rounds 3]
+                                         [--rounds 4]
 """
 
 from __future__ import annotations
@@ -252,7 +254,7 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=500)
     parser.add_argument("--documents", type=int, default=50)
     parser.add_argument("--seconds", type=int, default=20)
-    parser.add_argument("--rounds", type=int, default=3, help="turns of each server (ABBA)")
+    parser.add_argument("--rounds", type=int, default=4, help="turns of each server (ABBA)")
     parser.add_argument("--generators", type=int, default=2, help="Node load processes")
     parser.add_argument(
         "--verifiers", type=int, default=1, help="full clients per document (the rest are light)"
