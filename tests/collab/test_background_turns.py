@@ -64,6 +64,55 @@ def test_due_rooms_are_projected_a_few_at_a_time(
     assert 1 < most <= PROJECTIONS_AT_ONCE
 
 
+def test_a_stuck_projection_does_not_hold_up_the_others(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A projection waiting on a row lock (up to the statement timeout) lets later turns go."""
+    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
+    settings = make_settings(tmp_path, url, collab_projection_max_delay_seconds=0.01)
+    rooms = [Room(uuid.uuid4(), uuid.uuid4()) for _ in range(6)]
+    stuck, released = rooms[0], asyncio.Event()
+    projected: list[Room] = []
+
+    async def fake_project(db: Database, room: Room) -> str:
+        async with room.busy:
+            if room is stuck:
+                await released.wait()
+            room.dirty_since = None
+            projected.append(room)
+            return "saved"
+
+    async def scenario() -> None:
+        db = Database(DatabaseUrls(owner=url, app=url), settings)
+        manager = CollabManager(settings, db, CollectorRegistry())
+        for room in rooms:
+            room.dirty_since = room.last_change = time.monotonic()
+            manager.rooms[room.key] = room
+        projector = asyncio.create_task(manager._projector())
+        try:
+            for _ in range(500):
+                if len(projected) == len(rooms) - 1:
+                    break
+                await asyncio.sleep(0.01)
+            # Every other room was projected while the stuck one still waits.
+            assert sorted(map(id, projected)) == sorted(map(id, rooms[1:]))
+            released.set()
+            for _ in range(500):
+                if stuck in projected:
+                    break
+                await asyncio.sleep(0.01)
+        finally:
+            projector.cancel()
+            await asyncio.gather(projector, *manager._tasks, return_exceptions=True)
+            await db.engine.dispose()
+        assert sorted(map(id, projected)) == sorted(map(id, rooms))
+
+    monkeypatch.setattr(manager_module, "project_room", fake_project)
+    monkeypatch.setattr(manager_module, "PROJECTOR_TICK", 0.01)
+    monkeypatch.setattr(manager_module, "PROJECTION_TURN_SECONDS", 0.05)
+    asyncio.run(scenario())
+
+
 def test_compactions_run_one_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
     settings = make_settings(tmp_path, url, collab_compact_after_updates=10)

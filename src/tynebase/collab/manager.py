@@ -41,6 +41,9 @@ PROJECTOR_TICK = 0.2
 # Debounced projections run at once: rooms dirty since the same moment fall due in one tick, and
 # 50 transactions at once stalled the loop for ~0.5 s (the fan-out's tail: docs/PERFORMANCE.md).
 PROJECTIONS_AT_ONCE = 2
+# A turn slower than this (a projection waiting on a row lock, up to the statement timeout) lets
+# the next turn start; the slow one goes on in the background, its room skipped while busy.
+PROJECTION_TURN_SECONDS = 2.0
 _MESSAGE_NAMES = {t.value: t.name.lower() for t in MessageType}
 
 
@@ -126,10 +129,11 @@ class CollabManager:
         with contextlib.suppress(Exception):
             await self.store.drain()
 
-    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> None:
+    def _spawn(self, coro: Coroutine[Any, Any, Any]) -> asyncio.Task[Any]:
         task = asyncio.create_task(coro)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+        return task
 
     def health(self) -> dict[str, Any]:
         """The `collab` readiness check (also usable by the API's /readyz)."""
@@ -387,8 +391,11 @@ class CollabManager:
                 and (now - room.last_change >= debounce or now - since >= max_delay)
             ]
             for start in range(0, len(due), PROJECTIONS_AT_ONCE):
-                turn = due[start : start + PROJECTIONS_AT_ONCE]
-                await asyncio.gather(*map(self._project, turn), return_exceptions=True)
+                turn = [
+                    self._spawn(self._project(room))
+                    for room in due[start : start + PROJECTIONS_AT_ONCE]
+                ]
+                await asyncio.wait(turn, timeout=PROJECTION_TURN_SECONDS)
 
     async def _project(self, room: Room) -> None:
         outcome = await project_room(self.db, room)
