@@ -6,10 +6,10 @@ the figure measures the servers, the generators' own CPU, event-loop delay and t
 offered edits they actually sent (light writers plus one full verifier per document: load.mjs).
 
 The two servers take turns for `--rounds` rounds (ABBA order: ours first in even rounds; keep
-the number even, as the first server of a round has measured better on this machine, whichever
-it is), each round on fresh documents and a fresh server process; the summary of each side is
-the median of its rounds, so a noisy minute on the shared machine moves one round, not the
-verdict.
+the number even), each round on fresh documents and a fresh server process, each load started
+on an idle machine (and after ours, the database's vacuum and checkpoint are done before the
+next load); the summary of each side is the median of its rounds, so a noisy minute on the
+shared machine moves one round, not the verdict.
 
     .venv/bin/python -m bench.collab.run [--clients 500] [--documents 50] [--seconds 20]
                                          [--rounds 4]
@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import Any
 
 import psutil
+import psycopg
 from fastapi.testclient import TestClient
 from tests.collab.conftest import NODE_DIR, CollabProcess, free_port, stored_text
 from tests.conftest import Accounts, TestDatabase, make_settings
@@ -37,7 +38,7 @@ from tests.matrix.documents import make_document
 
 from tynebase.api.app import create_app
 from tynebase.db.embedded import EmbeddedPostgres
-from tynebase.db.engine import DatabaseUrls
+from tynebase.db.engine import DatabaseUrls, libpq_url
 from tynebase.db.setup import prepare_schema
 
 HERE = Path(__file__).parent
@@ -204,7 +205,22 @@ def run_ours(
         )
     finally:
         collab.stop()
+    # The database's after-work (autovacuum of the update log, a checkpoint) now, rather than
+    # during the next server's load.
+    with psycopg.connect(libpq_url(database.urls.owner), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) collab_updates, collab_documents")
+    with psycopg.connect(database.server.superuser_url, autocommit=True) as conn:
+        conn.execute("CHECKPOINT")
     return ours
+
+
+def wait_for_quiet_machine(limit: float = 30.0) -> float:
+    """Start each load on an idle machine (at most `limit` s of waiting); the CPU % it saw."""
+    deadline = time.monotonic() + limit
+    busy = psutil.cpu_percent(interval=1)
+    while busy > 10 and time.monotonic() < deadline:
+        busy = psutil.cpu_percent(interval=1)
+    return busy
 
 
 def run_peer(clients: list[dict[str, Any]], args: argparse.Namespace) -> dict[str, Any]:
@@ -243,6 +259,7 @@ def summarise(rounds: list[dict[str, Any]]) -> dict[str, Any]:
             r["documents_matching_database"] for r in rounds
         )
     summary["machine_cpu_percent"] = [r["load_generators"]["machine_cpu_percent"] for r in rounds]
+    summary["machine_cpu_percent_before"] = [r["idle_before"] for r in rounds]
     summary["generator_cpu_percent_of_a_core"] = [
         r["load_generators"]["cpu_percent_of_a_core"] for r in rounds
     ]
@@ -301,10 +318,12 @@ def main() -> None:
         for number, clients in enumerate(round_clients):
             turns = ["tynebase", "hocuspocus"]
             for side in turns if number % 2 == 0 else reversed(turns):
+                quiet = wait_for_quiet_machine()
                 if side == "tynebase":
                     ours_rounds.append(run_ours(database, admin.tenant_id, clients, args))
                 else:
                     peer_rounds.append(run_peer(clients, args))
+                (ours_rounds if side == "tynebase" else peer_rounds)[-1]["idle_before"] = quiet
     finally:
         server.stop()
         shutil.rmtree(base, ignore_errors=True)
