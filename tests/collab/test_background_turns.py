@@ -5,8 +5,10 @@ every due room still gets its turn (without a database: the work itself is repla
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 import uuid
+from collections.abc import AsyncIterator, Callable
 from pathlib import Path
 
 import pytest
@@ -18,12 +20,38 @@ from tynebase.collab.manager import PROJECTIONS_AT_ONCE, CollabManager
 from tynebase.collab.room import Room
 from tynebase.db.engine import Database, DatabaseUrls
 
+URL = "postgresql+psycopg://nobody@127.0.0.1:1/none"  # never connected to: the work is faked
+
+
+@contextlib.asynccontextmanager
+async def projecting(tmp_path: Path, rooms: list[Room]) -> AsyncIterator[None]:
+    """A manager's projector running over `rooms`, all dirty and due at once."""
+    settings = make_settings(tmp_path, URL, collab_projection_max_delay_seconds=0.01)
+    db = Database(DatabaseUrls(owner=URL, app=URL), settings)
+    manager = CollabManager(settings, db, CollectorRegistry())
+    for room in rooms:
+        room.dirty_since = room.last_change = time.monotonic()
+        manager.rooms[room.key] = room
+    projector = asyncio.create_task(manager._projector())
+    try:
+        yield
+    finally:
+        projector.cancel()
+        await asyncio.gather(projector, *manager._tasks, return_exceptions=True)
+        await db.engine.dispose()
+
+
+async def until(condition: Callable[[], bool]) -> None:
+    for _ in range(1000):
+        if condition():
+            return
+        await asyncio.sleep(0.01)
+
 
 def test_due_rooms_are_projected_a_few_at_a_time(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
-    settings = make_settings(tmp_path, url, collab_projection_max_delay_seconds=0.01)
+    rooms = [Room(uuid.uuid4(), uuid.uuid4()) for _ in range(12)]
     running: set[Room] = set()
     projected: list[Room] = []
     most = 0
@@ -40,22 +68,8 @@ def test_due_rooms_are_projected_a_few_at_a_time(
         return "saved"
 
     async def scenario() -> None:
-        db = Database(DatabaseUrls(owner=url, app=url), settings)
-        manager = CollabManager(settings, db, CollectorRegistry())
-        rooms = [Room(uuid.uuid4(), uuid.uuid4()) for _ in range(12)]
-        for room in rooms:
-            room.dirty_since = room.last_change = time.monotonic()
-            manager.rooms[room.key] = room
-        projector = asyncio.create_task(manager._projector())
-        try:
-            for _ in range(1000):
-                if len(projected) == len(rooms):
-                    break
-                await asyncio.sleep(0.01)
-        finally:
-            projector.cancel()
-            await asyncio.gather(projector, *manager._tasks, return_exceptions=True)
-            await db.engine.dispose()
+        async with projecting(tmp_path, rooms):
+            await until(lambda: len(projected) == len(rooms))
         assert sorted(map(id, projected)) == sorted(map(id, rooms))
 
     monkeypatch.setattr(manager_module, "project_room", fake_project)
@@ -68,8 +82,6 @@ def test_a_stuck_projection_does_not_hold_up_the_others(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A projection waiting on a row lock (up to the statement timeout) lets later turns go."""
-    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
-    settings = make_settings(tmp_path, url, collab_projection_max_delay_seconds=0.01)
     rooms = [Room(uuid.uuid4(), uuid.uuid4()) for _ in range(6)]
     stuck, released = rooms[0], asyncio.Event()
     projected: list[Room] = []
@@ -83,28 +95,12 @@ def test_a_stuck_projection_does_not_hold_up_the_others(
             return "saved"
 
     async def scenario() -> None:
-        db = Database(DatabaseUrls(owner=url, app=url), settings)
-        manager = CollabManager(settings, db, CollectorRegistry())
-        for room in rooms:
-            room.dirty_since = room.last_change = time.monotonic()
-            manager.rooms[room.key] = room
-        projector = asyncio.create_task(manager._projector())
-        try:
-            for _ in range(500):
-                if len(projected) == len(rooms) - 1:
-                    break
-                await asyncio.sleep(0.01)
+        async with projecting(tmp_path, rooms):
+            await until(lambda: len(projected) == len(rooms) - 1)
             # Every other room was projected while the stuck one still waits.
             assert sorted(map(id, projected)) == sorted(map(id, rooms[1:]))
             released.set()
-            for _ in range(500):
-                if stuck in projected:
-                    break
-                await asyncio.sleep(0.01)
-        finally:
-            projector.cancel()
-            await asyncio.gather(projector, *manager._tasks, return_exceptions=True)
-            await db.engine.dispose()
+            await until(lambda: stuck in projected)
         assert sorted(map(id, projected)) == sorted(map(id, rooms))
 
     monkeypatch.setattr(manager_module, "project_room", fake_project)
@@ -114,8 +110,7 @@ def test_a_stuck_projection_does_not_hold_up_the_others(
 
 
 def test_compactions_run_one_at_a_time(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    url = "postgresql+psycopg://nobody@127.0.0.1:1/none"
-    settings = make_settings(tmp_path, url, collab_compact_after_updates=10)
+    settings = make_settings(tmp_path, URL, collab_compact_after_updates=10)
     running: set[Room] = set()
     compacted: list[Room] = []
     most = 0
@@ -131,7 +126,7 @@ def test_compactions_run_one_at_a_time(tmp_path: Path, monkeypatch: pytest.Monke
         return 10
 
     async def scenario() -> None:
-        db = Database(DatabaseUrls(owner=url, app=url), settings)
+        db = Database(DatabaseUrls(owner=URL, app=URL), settings)
         manager = CollabManager(settings, db, CollectorRegistry())
         monkeypatch.setattr(manager.store, "compact", fake_compact)
         rooms = [Room(uuid.uuid4(), uuid.uuid4()) for _ in range(5)]
