@@ -180,9 +180,7 @@ def test_an_import_whose_starter_left_fails_without_a_document(
     if how == "removed":
         gone = admin.request("DELETE", f"/api/users/{member.user_id}")
     else:
-        gone = admin.request(
-            "PATCH", f"/api/users/{member.user_id}", json={"status": "suspended"}
-        )
+        gone = admin.request("PATCH", f"/api/users/{member.user_id}", json={"status": "suspended"})
     assert gone.status_code in (200, 204), gone.text
     run_jobs(settings, database)
     job = job_of(admin, started["job_id"])

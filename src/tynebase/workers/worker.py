@@ -67,9 +67,7 @@ async def run_worker(
         if not wait:
             await worker.run()  # type: ignore[no-untyped-call]
             return
-        recovery = asyncio.create_task(
-            _recover_forever(app, db, settings, worker), name="recovery"
-        )
+        recovery = asyncio.create_task(_recover_forever(app, db, settings, worker), name="recovery")
         try:
             await worker.run()  # type: ignore[no-untyped-call]
         finally:
