@@ -44,16 +44,21 @@ def binary_frame(data: bytes) -> bytes:
     return struct.pack("!BBQ", _FIN_BINARY, 127, size) + data
 
 
+def _offered(scope: Any, name: str) -> Any:
+    extension = scope.get("extensions", {}).get(FRAME_EXTENSION)
+    return extension[name] if extension else None
+
+
 def frame_writer(scope: Any) -> WriteFrame | None:
     """The direct frame path of a WebSocket scope, if the server offers one."""
-    extension = scope.get("extensions", {}).get(FRAME_EXTENSION)
-    return extension["write"] if extension else None
+    writer: WriteFrame | None = _offered(scope, "write")
+    return writer
 
 
 def message_deliverer(scope: Any) -> DeliverTo | None:
     """The direct receive path of a WebSocket scope, if the server offers one."""
-    extension = scope.get("extensions", {}).get(FRAME_EXTENSION)
-    return extension["deliver_to"] if extension else None
+    deliverer: DeliverTo | None = _offered(scope, "deliver_to")
+    return deliverer
 
 
 class FrameProtocol(WebSocketsSansIOProtocol):
